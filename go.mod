@@ -1,0 +1,3 @@
+module github.com/knitter-cni/knitter
+
+go 1.26
