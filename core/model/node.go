@@ -1,0 +1,23 @@
+package model
+
+import "net/netip"
+
+// Node is a host that runs knitter-agent. VTEP is the underlay address other nodes send its VXLAN
+// traffic to.
+type Node struct {
+	Name string     `json:"name"`
+	VTEP netip.Addr `json:"vtep,omitzero"`
+	// Heartbeat is the last time the node's agent checked in.
+	Heartbeat Time `json:"heartbeat,omitempty"`
+}
+
+// Validate checks the node's fields.
+func (n *Node) Validate() error {
+	if n.Name == "" || len(n.Name) > 253 {
+		return Invalid("name", "must be a Kubernetes node name of 1-253 characters")
+	}
+	if n.VTEP.IsValid() && (n.VTEP.IsUnspecified() || n.VTEP.IsMulticast()) {
+		return Invalid("vtep", "%s cannot carry VXLAN traffic; give the node's underlay unicast address", n.VTEP)
+	}
+	return nil
+}
