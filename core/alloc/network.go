@@ -1,0 +1,210 @@
+package alloc
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/knitter-cni/knitter/core/ipam"
+	"github.com/knitter-cni/knitter/core/model"
+)
+
+// CreateNetwork adds a network and returns it as stored (with the VNI the manager chose for an
+// overlay network created without one).
+func (s *State) CreateNetwork(a Actor, n model.Network) (model.Network, []Mutation, error) {
+	if err := n.Validate(); err != nil {
+		return model.Network{}, nil, err
+	}
+	t, ok := s.tenants[n.Tenant]
+	if !ok {
+		return model.Network{}, nil, model.Errorf(model.CodeNotFound, "tenant", "tenant %q does not exist; create it first", n.Tenant)
+	}
+	if err := a.check(n.Tenant); err != nil {
+		return model.Network{}, nil, err
+	}
+	if n.Public && !a.Admin {
+		return model.Network{}, nil, model.Errorf(model.CodeForbidden, "public", "only an admin may create public networks")
+	}
+	if _, ok := s.networks[n.Key()]; ok {
+		return model.Network{}, nil, model.Errorf(model.CodeConflict, "name", "network %q already exists in tenant %q", n.Name, n.Tenant)
+	}
+	if q := t.Quota.Networks; q > 0 && t.networks >= q {
+		return model.Network{}, nil, model.Errorf(model.CodeQuota, "", "tenant %q already has %d networks, its quota; delete one or raise quota.networks", n.Tenant, t.networks)
+	}
+	if err := s.checkSegment(&n); err != nil {
+		return model.Network{}, nil, err
+	}
+	if err := s.checkOverlap(&n); err != nil {
+		return model.Network{}, nil, err
+	}
+	nw, err := newNetwork(n)
+	if err != nil {
+		return model.Network{}, nil, err
+	}
+	s.addNetwork(nw)
+	return nw.Network, []Mutation{put(networkPrefix+n.Key(), nw.Network)}, nil
+}
+
+func newNetwork(n model.Network) (*network, error) {
+	nw := &network{Network: n, macs: ipam.NewMACPool(n.Key())}
+	var err error
+	if n.IPv4 != nil {
+		if nw.v4, err = ipam.NewPool(n.IPv4); err != nil {
+			return nil, model.Prefix("ipv4", err)
+		}
+	}
+	if n.IPv6 != nil {
+		if nw.v6, err = ipam.NewPool(n.IPv6); err != nil {
+			return nil, model.Prefix("ipv6", err)
+		}
+	}
+	return nw, nil
+}
+
+// addNetwork indexes a new network (also used by Restore).
+func (s *State) addNetwork(nw *network) {
+	key := nw.Key()
+	s.networks[key] = nw
+	s.tenants[nw.Tenant].networks++
+	switch nw.Type {
+	case model.Overlay:
+		s.vnis[nw.VNI] = key
+	case model.VLAN:
+		s.vlans[vlanKey(&nw.Network)] = key
+	}
+}
+
+func vlanKey(n *model.Network) string { return fmt.Sprintf("%s/%d", n.PhysicalNetwork, n.VLAN) }
+
+// checkSegment makes VNIs unique (choosing one when it is 0) and VLAN ids unique per physical network.
+func (s *State) checkSegment(n *model.Network) error {
+	switch n.Type {
+	case model.Overlay:
+		if n.VNI == 0 {
+			for v := s.cfg.VNIStart; v <= model.MaxVNI; v++ {
+				if _, used := s.vnis[v]; !used {
+					n.VNI = v
+					return nil
+				}
+			}
+			return model.Errorf(model.CodeExhausted, "vni", "no free VNI from %d up; give one explicitly", s.cfg.VNIStart)
+		}
+		if other, used := s.vnis[n.VNI]; used {
+			return model.Errorf(model.CodeConflict, "vni", "VNI %d is used by network %q; pick another or omit it", n.VNI, other)
+		}
+	case model.VLAN:
+		if other, used := s.vlans[vlanKey(n)]; used {
+			return model.Errorf(model.CodeConflict, "vlan", "VLAN %d on %q is used by network %q; pick another VLAN id", n.VLAN, n.PhysicalNetwork, other)
+		}
+	}
+	return nil
+}
+
+// checkOverlap refuses a subnet that overlaps a subnet of a network the same pod could also attach to:
+// one of the same tenant, or any public network (and a public network against every network).
+func (s *State) checkOverlap(n *model.Network) error {
+	for _, key := range sortedKeys(s.networks) {
+		m := s.networks[key]
+		if m.Tenant != n.Tenant && !m.Public && !n.Public {
+			continue
+		}
+		for _, f := range []struct {
+			field string
+			a, b  *model.Subnet
+		}{{"ipv4.cidr", n.IPv4, m.IPv4}, {"ipv6.cidr", n.IPv6, m.IPv6}} {
+			if f.a != nil && f.b != nil && f.a.CIDR.Overlaps(f.b.CIDR) {
+				return model.Errorf(model.CodeConflict, f.field, "%s overlaps %s of network %q, which the same pods can attach to; pick a disjoint subnet", f.a.CIDR, f.b.CIDR, key)
+			}
+		}
+	}
+	return nil
+}
+
+// DeleteNetwork removes a network that no port and no IP group uses. Its sticky holds and cooldowns
+// go with it.
+func (s *State) DeleteNetwork(a Actor, tenantName, name string) ([]Mutation, error) {
+	key := tenantName + "/" + name
+	nw, ok := s.networks[key]
+	if !ok {
+		return nil, model.Errorf(model.CodeNotFound, "name", "network %q does not exist in tenant %q", name, tenantName)
+	}
+	if err := a.check(tenantName); err != nil {
+		return nil, err
+	}
+	if nw.ports > 0 {
+		return nil, model.Errorf(model.CodeConflict, "name", "network %q has %d ports; release the pods using it first", key, nw.ports)
+	}
+	if nw.groups > 0 {
+		return nil, model.Errorf(model.CodeConflict, "name", "network %q has %d IP groups; delete them first", key, nw.groups)
+	}
+	var muts []Mutation
+	for _, hk := range sortedKeys(s.holds) {
+		if h := s.holds[hk]; h.Network == key {
+			muts = append(muts, s.dropHold(h)...)
+		}
+	}
+	for _, ck := range s.coolingOn(key) {
+		delete(s.cooling, ck)
+		muts = append(muts, del(cooldownKey(ck)))
+	}
+	delete(s.networks, key)
+	s.tenants[tenantName].networks--
+	switch nw.Type {
+	case model.Overlay:
+		delete(s.vnis, nw.VNI)
+	case model.VLAN:
+		delete(s.vlans, vlanKey(&nw.Network))
+	}
+	return append(muts, del(networkPrefix+key)), nil
+}
+
+// coolingOn returns the cooldown keys of a network, sorted.
+func (s *State) coolingOn(netKey string) []coolKey {
+	var out []coolKey
+	for k := range s.cooling {
+		if k.network == netKey {
+			out = append(out, k)
+		}
+	}
+	slices.SortFunc(out, func(x, y coolKey) int { return x.addr.Compare(y.addr) })
+	return out
+}
+
+// Network returns a copy of a network by tenant and name.
+func (s *State) Network(tenantName, name string) (model.Network, bool) {
+	nw, ok := s.networks[tenantName+"/"+name]
+	if !ok {
+		return model.Network{}, false
+	}
+	return nw.Network, true
+}
+
+// Networks returns the networks the actor may see — its own and the public ones, or all for an
+// admin — sorted by key. A non-empty tenant narrows the list to that tenant's networks.
+func (s *State) Networks(a Actor, tenantName string) []model.Network {
+	var out []model.Network
+	for _, key := range sortedKeys(s.networks) {
+		nw := s.networks[key]
+		if tenantName != "" && nw.Tenant != tenantName {
+			continue
+		}
+		if a.may(nw.Tenant) || nw.Public {
+			out = append(out, nw.Network)
+		}
+	}
+	return out
+}
+
+// PoolStats returns the address usage of a network's subnets (IPv4 first; a missing family is zero).
+func (s *State) PoolStats(netKey string) (v4, v6 ipam.Stats, ok bool) {
+	nw, ok := s.networks[netKey]
+	if !ok {
+		return v4, v6, false
+	}
+	if nw.v4 != nil {
+		v4 = nw.v4.Stats()
+	}
+	if nw.v6 != nil {
+		v6 = nw.v6.Stats()
+	}
+	return v4, v6, true
+}

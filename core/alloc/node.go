@@ -1,0 +1,58 @@
+package alloc
+
+import "github.com/knitter-cni/knitter/core/model"
+
+// RegisterNode adds or updates a node (its agent calls this on start with its VTEP address). The
+// heartbeat is set to the current time.
+func (s *State) RegisterNode(a Actor, n model.Node) (model.Node, []Mutation, error) {
+	if !a.Admin {
+		return model.Node{}, nil, model.Errorf(model.CodeForbidden, "", "only agents (admin tokens) may register nodes")
+	}
+	if err := n.Validate(); err != nil {
+		return model.Node{}, nil, err
+	}
+	n.Heartbeat = s.now
+	if cur, ok := s.nodes[n.Name]; ok && *cur == n {
+		return n, nil, nil
+	}
+	s.nodes[n.Name] = &n
+	return n, []Mutation{put(nodePrefix+n.Name, n)}, nil
+}
+
+// ReleaseNode forgets a node that is gone and releases every pod bound to it.
+func (s *State) ReleaseNode(a Actor, name string) ([]Mutation, error) {
+	if !a.Admin {
+		return nil, model.Errorf(model.CodeForbidden, "", "only an admin may release nodes")
+	}
+	if _, ok := s.nodes[name]; !ok {
+		return nil, model.Errorf(model.CodeNotFound, "name", "node %q is not registered", name)
+	}
+	var muts []Mutation
+	for _, uid := range sortedKeys(s.pods) {
+		if s.pods[uid].Node == name {
+			_, m, err := s.ReleasePod(a, uid)
+			mustOK(err)
+			muts = append(muts, m...)
+		}
+	}
+	delete(s.nodes, name)
+	return append(muts, del(nodePrefix+name)), nil
+}
+
+// Nodes returns every registered node, sorted by name.
+func (s *State) Nodes() []model.Node {
+	out := make([]model.Node, 0, len(s.nodes))
+	for _, name := range sortedKeys(s.nodes) {
+		out = append(out, *s.nodes[name])
+	}
+	return out
+}
+
+// Node returns a registered node.
+func (s *State) Node(name string) (model.Node, bool) {
+	n, ok := s.nodes[name]
+	if !ok {
+		return model.Node{}, false
+	}
+	return *n, true
+}

@@ -1,0 +1,95 @@
+package alloc
+
+import (
+	"net/netip"
+
+	"github.com/knitter-cni/knitter/core/ipam"
+	"github.com/knitter-cni/knitter/core/model"
+)
+
+// State is the manager's whole allocation state. It is not safe for concurrent use: the manager
+// serialises commands, the simulator drives it from one goroutine.
+type State struct {
+	cfg      Config
+	now      model.Time
+	tenants  map[string]*tenant
+	networks map[string]*network // by "tenant/name"
+	groups   map[string]*group   // by "tenant/name"
+	pods     map[string]*model.Pod
+	nodes    map[string]*model.Node
+	holds    map[string]*Hold       // sticky holds by owner key
+	vnis     map[uint32]string      // VNI -> network key
+	vlans    map[string]string      // "physical_network/vlan" -> network key
+	cooling  map[coolKey]model.Time // persisted cooldowns, mirrored for their records
+}
+
+type tenant struct {
+	model.Tenant
+	networks int // networks owned
+	ports    int // live ports owned
+}
+
+type network struct {
+	model.Network
+	v4, v6 *ipam.Pool
+	macs   *ipam.MACPool
+	ports  int // live ports on the network
+	groups int // IP groups on the network
+	holds  int // sticky holds on the network
+}
+
+func (n *network) pool(a netip.Addr) *ipam.Pool {
+	if a.Is4() {
+		return n.v4
+	}
+	return n.v6
+}
+
+type group struct {
+	model.IPGroup
+	users map[netip.Addr]string // address -> port ID using it
+}
+
+type coolKey struct {
+	network string
+	addr    netip.Addr
+}
+
+// Hold is a sticky reservation: the addresses and MAC of a released port, kept for the next pod with
+// the same owner and interface until Until.
+type Hold struct {
+	Key       string       `json:"key"` // owner + "|" + interface
+	Network   string       `json:"network"`
+	IPs       []netip.Addr `json:"ips"`
+	MAC       model.MAC    `json:"mac"`
+	IPGroup   string       `json:"ip_group,omitempty"`
+	Until     model.Time   `json:"until"`
+	Interface string       `json:"interface"`
+}
+
+// New returns an empty state.
+func New(cfg Config) (*State, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &State{
+		cfg:      cfg,
+		tenants:  map[string]*tenant{},
+		networks: map[string]*network{},
+		groups:   map[string]*group{},
+		pods:     map[string]*model.Pod{},
+		nodes:    map[string]*model.Node{},
+		holds:    map[string]*Hold{},
+		vnis:     map[uint32]string{},
+		vlans:    map[string]string{},
+		cooling:  map[coolKey]model.Time{},
+	}, nil
+}
+
+// Now returns the time of the last Tick.
+func (s *State) Now() model.Time { return s.now }
+
+// Config returns the state's configuration.
+func (s *State) Config() Config { return s.cfg }
+
+func holdKey(owner, iface string) string { return owner + "|" + iface }
