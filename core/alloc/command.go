@@ -17,12 +17,30 @@ type Command interface {
 	apply(s *State) (any, []Mutation, error)
 }
 
-// As names the actor of a logged command: "" is the admin, anything else a tenant.
+// As names the actor of a logged command: "" is the admin, "@system" knitter-agent or
+// knitter-monitor, anything else a tenant ('@' is not allowed in tenant names).
 type As string
 
+// AsSystem is the As of system actors.
+const AsSystem As = "@system"
+
+// AsActor returns the As that names a.
+func AsActor(a Actor) As {
+	switch {
+	case a.Admin:
+		return ""
+	case a.System:
+		return AsSystem
+	}
+	return As(a.Tenant)
+}
+
 func (a As) actor() Actor {
-	if a == "" {
+	switch a {
+	case "":
 		return Admin
+	case AsSystem:
+		return System
 	}
 	return Actor{Tenant: string(a)}
 }
@@ -84,6 +102,14 @@ type (
 		As   As     `json:"as,omitempty"`
 		Name string `json:"name"`
 	}
+	CreateTokenCmd struct {
+		As As `json:"as,omitempty"`
+		model.Token
+	}
+	DeleteTokenCmd struct {
+		As As     `json:"as,omitempty"`
+		ID string `json:"id"`
+	}
 	TickCmd struct {
 		Now model.Time `json:"now"`
 	}
@@ -127,6 +153,12 @@ func (RegisterNodeCmd) Op() string { return "register-node" }
 
 // Op implements Command.
 func (ReleaseNodeCmd) Op() string { return "release-node" }
+
+// Op implements Command.
+func (CreateTokenCmd) Op() string { return "create-token" }
+
+// Op implements Command.
+func (DeleteTokenCmd) Op() string { return "delete-token" }
 
 // Op implements Command.
 func (TickCmd) Op() string { return "tick" }
@@ -189,6 +221,16 @@ func (c ReleaseNodeCmd) apply(s *State) (any, []Mutation, error) {
 	return nil, m, err
 }
 
+func (c CreateTokenCmd) apply(s *State) (any, []Mutation, error) {
+	m, err := s.CreateToken(c.As.actor(), c.Token)
+	return nil, m, err
+}
+
+func (c DeleteTokenCmd) apply(s *State) (any, []Mutation, error) {
+	m, err := s.DeleteToken(c.As.actor(), c.ID)
+	return nil, m, err
+}
+
 func (c TickCmd) apply(s *State) (any, []Mutation, error) { return nil, s.Tick(c.Now), nil }
 
 // Apply runs one command and returns its result (the stored object, where there is one), its
@@ -209,6 +251,8 @@ var commandTypes = map[string]func() Command{
 	"release-pod":    func() Command { return &ReleasePodCmd{} },
 	"register-node":  func() Command { return &RegisterNodeCmd{} },
 	"release-node":   func() Command { return &ReleaseNodeCmd{} },
+	"create-token":   func() Command { return &CreateTokenCmd{} },
+	"delete-token":   func() Command { return &DeleteTokenCmd{} },
 	"tick":           func() Command { return &TickCmd{} },
 }
 

@@ -37,22 +37,49 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Actor is who issues a command. Admins act on every tenant; anyone else only on its own tenant.
-// knitter-monitor and knitter-agent act as admins.
+// Actor is who issues a command. Admins act on every tenant; a tenant only on its own objects.
+// System actors (knitter-agent, knitter-monitor) manage every tenant's pods and nodes and read
+// everything, but change no tenant, network, IP group or token.
 type Actor struct {
 	Tenant string
 	Admin  bool
+	System bool
 }
 
-// Admin is the actor of internal callers and the admin token.
+// Admin is the actor of the admin token.
 var Admin = Actor{Admin: true}
 
-// may reports whether a can act on tenant's objects.
+// System is the actor of knitter-agent and knitter-monitor.
+var System = Actor{System: true}
+
+// may reports whether a can change tenant's networks and IP groups.
 func (a Actor) may(tenant string) bool { return a.Admin || a.Tenant == tenant }
 
+// sees reports whether a can read tenant's objects.
+func (a Actor) sees(tenant string) bool { return a.Admin || a.System || a.Tenant == tenant }
+
 func (a Actor) check(tenant string) error {
-	if !a.may(tenant) {
-		return model.Errorf(model.CodeForbidden, "tenant", "tenant %q may not act on tenant %q; use that tenant's token or an admin token", a.Tenant, tenant)
+	if a.may(tenant) {
+		return nil
 	}
-	return nil
+	if a.System {
+		return model.Errorf(model.CodeForbidden, "", "system tokens manage pods and nodes only; use an admin token")
+	}
+	return model.Errorf(model.CodeForbidden, "tenant", "tenant %q may not act on tenant %q; use that tenant's token or an admin token", a.Tenant, tenant)
+}
+
+// checkPods allows the pod's tenant, admins and system actors.
+func (a Actor) checkPods(tenant string) error {
+	if a.System {
+		return nil
+	}
+	return a.check(tenant)
+}
+
+// checkNodes allows admins and system actors.
+func (a Actor) checkNodes() error {
+	if a.Admin || a.System {
+		return nil
+	}
+	return model.Errorf(model.CodeForbidden, "", "only knitter-agent/knitter-monitor (system tokens) and admins manage nodes")
 }

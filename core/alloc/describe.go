@@ -43,7 +43,11 @@ func (s *State) Describe() string {
 	}
 	for _, name := range sortedKeys(s.nodes) {
 		n := s.nodes[name]
-		fmt.Fprintf(&b, "node %s vtep=%s heartbeat=%d\n", name, n.VTEP, n.Heartbeat)
+		vtep := "-"
+		if n.VTEP.IsValid() {
+			vtep = n.VTEP.String()
+		}
+		fmt.Fprintf(&b, "node %s vtep=%s heartbeat=%d\n", name, vtep, n.Heartbeat)
 	}
 	for _, uid := range sortedKeys(s.pods) {
 		describePod(&b, s.pods[uid])
@@ -51,6 +55,14 @@ func (s *State) Describe() string {
 	for _, key := range sortedKeys(s.holds) {
 		h := s.holds[key]
 		fmt.Fprintf(&b, "hold %s network=%s ips=%s mac=%s until=%d\n", key, h.Network, joinAddrs(h.IPs), h.MAC, h.Until)
+	}
+	for _, id := range sortedKeys(s.tokens) {
+		t := s.tokens[id]
+		fmt.Fprintf(&b, "token %s role=%s", id, t.Role)
+		if t.Tenant != "" {
+			fmt.Fprintf(&b, " tenant=%s", t.Tenant)
+		}
+		b.WriteByte('\n')
 	}
 	return b.String()
 }

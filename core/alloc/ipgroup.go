@@ -163,7 +163,7 @@ func (s *State) IPGroups(a Actor, tenantName string) []model.IPGroup {
 	var out []model.IPGroup
 	for _, key := range sortedKeys(s.groups) {
 		g := s.groups[key]
-		if (tenantName == "" || g.Tenant == tenantName) && a.may(g.Tenant) {
+		if (tenantName == "" || g.Tenant == tenantName) && a.sees(g.Tenant) {
 			out = append(out, g.IPGroup)
 		}
 	}

@@ -187,7 +187,7 @@ func (s *State) Networks(a Actor, tenantName string) []model.Network {
 		if tenantName != "" && nw.Tenant != tenantName {
 			continue
 		}
-		if a.may(nw.Tenant) || nw.Public {
+		if a.sees(nw.Tenant) || nw.Public {
 			out = append(out, nw.Network)
 		}
 	}

@@ -5,8 +5,8 @@ import "github.com/knitter-cni/knitter/core/model"
 // RegisterNode adds or updates a node (its agent calls this on start with its VTEP address). The
 // heartbeat is set to the current time.
 func (s *State) RegisterNode(a Actor, n model.Node) (model.Node, []Mutation, error) {
-	if !a.Admin {
-		return model.Node{}, nil, model.Errorf(model.CodeForbidden, "", "only agents (admin tokens) may register nodes")
+	if err := a.checkNodes(); err != nil {
+		return model.Node{}, nil, err
 	}
 	if err := n.Validate(); err != nil {
 		return model.Node{}, nil, err
@@ -21,8 +21,8 @@ func (s *State) RegisterNode(a Actor, n model.Node) (model.Node, []Mutation, err
 
 // ReleaseNode forgets a node that is gone and releases every pod bound to it.
 func (s *State) ReleaseNode(a Actor, name string) ([]Mutation, error) {
-	if !a.Admin {
-		return nil, model.Errorf(model.CodeForbidden, "", "only an admin may release nodes")
+	if err := a.checkNodes(); err != nil {
+		return nil, err
 	}
 	if _, ok := s.nodes[name]; !ok {
 		return nil, model.Errorf(model.CodeNotFound, "name", "node %q is not registered", name)

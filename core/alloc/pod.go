@@ -85,7 +85,7 @@ func (s *State) AllocatePod(a Actor, r PodRequest) (model.Pod, []Mutation, error
 	if err := r.validate(); err != nil {
 		return model.Pod{}, nil, err
 	}
-	if err := a.check(r.Tenant); err != nil {
+	if err := a.checkPods(r.Tenant); err != nil {
 		return model.Pod{}, nil, err
 	}
 	if cur, ok := s.pods[r.Pod.UID]; ok {
@@ -343,7 +343,7 @@ func (s *State) BindPod(a Actor, uid, node string) (model.Pod, []Mutation, error
 	if !ok {
 		return model.Pod{}, nil, model.Errorf(model.CodeNotFound, "pod.uid", "pod %s has no ports; allocate them first", uid)
 	}
-	if err := a.check(pod.Tenant); err != nil {
+	if err := a.checkPods(pod.Tenant); err != nil {
 		return model.Pod{}, nil, err
 	}
 	if _, ok := s.nodes[node]; !ok {
@@ -370,7 +370,7 @@ func (s *State) ReleasePod(a Actor, uid string) (bool, []Mutation, error) {
 	if !ok {
 		return false, nil, nil
 	}
-	if err := a.check(pod.Tenant); err != nil {
+	if err := a.checkPods(pod.Tenant); err != nil {
 		return false, nil, err
 	}
 	var muts []Mutation

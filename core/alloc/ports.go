@@ -20,7 +20,7 @@ func (f PortFilter) match(p *model.Port) bool {
 func (s *State) Ports(a Actor, f PortFilter) []model.Port {
 	var out []model.Port
 	if f.PodUID != "" {
-		if pod, ok := s.pods[f.PodUID]; ok && a.may(pod.Tenant) {
+		if pod, ok := s.pods[f.PodUID]; ok && a.sees(pod.Tenant) {
 			for i := range pod.Ports {
 				if f.match(&pod.Ports[i]) {
 					out = append(out, pod.Ports[i])
@@ -31,7 +31,7 @@ func (s *State) Ports(a Actor, f PortFilter) []model.Port {
 	}
 	for _, uid := range sortedKeys(s.pods) {
 		pod := s.pods[uid]
-		if !a.may(pod.Tenant) {
+		if !a.sees(pod.Tenant) {
 			continue
 		}
 		for i := range pod.Ports {

@@ -14,8 +14,8 @@ import (
 
 // refNet is the naive reference of one network family: a map of every address of a tiny subnet.
 type refNet struct {
-	addrs   []netip.Addr             // allocatable addresses in order
-	user    map[netip.Addr]string    // address -> port ID
+	addrs   []netip.Addr              // allocatable addresses in order
+	user    map[netip.Addr]string     // address -> port ID
 	cooling map[netip.Addr]model.Time // address -> end of cooldown
 }
 

@@ -37,6 +37,7 @@ func Restore(cfg Config, recs []Record) (*State, error) {
 		{podPrefix, s.loadPod},
 		{holdPrefix, s.loadHold},
 		{cooldownPrefix, s.loadCooldown},
+		{tokenPrefix, s.loadToken},
 	}
 	known := map[string]bool{}
 	for _, st := range steps {

@@ -21,6 +21,7 @@ type State struct {
 	vnis     map[uint32]string      // VNI -> network key
 	vlans    map[string]string      // "physical_network/vlan" -> network key
 	cooling  map[coolKey]model.Time // persisted cooldowns, mirrored for their records
+	tokens   map[string]*model.Token
 }
 
 type tenant struct {
@@ -83,6 +84,7 @@ func New(cfg Config) (*State, error) {
 		vnis:     map[uint32]string{},
 		vlans:    map[string]string{},
 		cooling:  map[coolKey]model.Time{},
+		tokens:   map[string]*model.Token{},
 	}, nil
 }
 

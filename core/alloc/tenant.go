@@ -55,7 +55,7 @@ func (s *State) DeleteTenant(a Actor, name string) ([]Mutation, error) {
 		return nil, model.Errorf(model.CodeConflict, "name", "tenant %q still has %d ports; release its pods first", name, t.ports)
 	}
 	delete(s.tenants, name)
-	return []Mutation{del(tenantPrefix + name)}, nil
+	return append(s.dropTenantTokens(name), del(tenantPrefix+name)), nil
 }
 
 // Tenant returns a copy of the named tenant.
@@ -71,7 +71,7 @@ func (s *State) Tenant(name string) (model.Tenant, bool) {
 func (s *State) Tenants(a Actor) []model.Tenant {
 	var out []model.Tenant
 	for _, name := range sortedKeys(s.tenants) {
-		if a.may(name) {
+		if a.sees(name) {
 			out = append(out, s.tenants[name].Tenant)
 		}
 	}
