@@ -16,6 +16,11 @@ const (
 	CodeExhausted Code = "exhausted"      // no free address or MAC left: 409
 	CodeQuota     Code = "quota_exceeded" // the tenant's quota is used up: 409
 	CodeForbidden Code = "forbidden"      // the actor may not do this: 403
+	// CodeUnavailable is not the core's: shells use it when they cannot serve now (not the leader, the
+	// store is down): 503, retry later.
+	CodeUnavailable Code = "unavailable"
+	// CodeUnauthenticated is the shells' too: a missing or unknown credential (401).
+	CodeUnauthenticated Code = "unauthenticated"
 )
 
 // Error is the core's error type. Field is a dotted path to the offending input ("ipv4.cidr",
@@ -43,12 +48,13 @@ func (e *Error) Is(target error) bool {
 
 // Sentinels for errors.Is; each matches every *Error of its code.
 var (
-	ErrInvalid   = &Error{Code: CodeInvalid}
-	ErrNotFound  = &Error{Code: CodeNotFound}
-	ErrConflict  = &Error{Code: CodeConflict}
-	ErrExhausted = &Error{Code: CodeExhausted}
-	ErrQuota     = &Error{Code: CodeQuota}
-	ErrForbidden = &Error{Code: CodeForbidden}
+	ErrInvalid     = &Error{Code: CodeInvalid}
+	ErrNotFound    = &Error{Code: CodeNotFound}
+	ErrConflict    = &Error{Code: CodeConflict}
+	ErrExhausted   = &Error{Code: CodeExhausted}
+	ErrQuota       = &Error{Code: CodeQuota}
+	ErrForbidden   = &Error{Code: CodeForbidden}
+	ErrUnavailable = &Error{Code: CodeUnavailable}
 )
 
 // Errorf returns an *Error with the given code and field.
