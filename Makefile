@@ -1,0 +1,121 @@
+# Makefile builds, checks and tests Knitter. `make help` lists the targets and the variables that
+# tune them. Recipes run in bash with -euo pipefail so that a failing step in a pipe fails the target.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := all
+MAKEFLAGS += --no-print-directory
+
+# A fresh Debian with Go unpacked at /usr/local/go may not have it on PATH. Appending keeps any Go
+# that the caller put first.
+export PATH := $(PATH):/usr/local/go/bin
+
+GO        ?= go
+GOFMT     ?= gofmt
+OUTPUT    := _output
+TOOLS_BIN := $(CURDIR)/.cache/bin
+STATICCHECK := $(TOOLS_BIN)/staticcheck
+
+# PKG narrows test-ut, bench and fuzz (e.g. PKG=./core/...). Empty means every package except the
+# e2e suite for test-ut, and every package with benchmarks or fuzz targets for bench and fuzz.
+PKG        ?=
+TESTFLAGS  ?=
+BENCH      ?= .
+BENCHTIME  ?= 1s
+BENCHCOUNT ?= 1
+FUZZTIME   ?= 10s
+E2E_PKG    ?= ./e2e/...
+E2E_FLAGS  ?=
+E2E_TIMEOUT ?= 60m
+# -s -w drops the symbol table and DWARF: knitter-plugin is exec'd once per CNI call, so its size and
+# start-up time are on the pod's critical path.
+LDFLAGS    ?= -s -w
+
+# Packages knitter-plugin must never import: they would multiply its size and start-up time, which
+# every CNI call pays. The agent does the real work.
+PLUGIN_FORBIDDEN_IMPORTS := ^(k8s\.io/client-go|go\.etcd\.io)(/|$$)
+
+.PHONY: all build verify fmt-check vet lint plugin-deps test-ut test-e2e bench fuzz tools clean help
+
+all: build ## Same as build.
+
+build: ## Build every main package cmd/<name> into _output/<name> (static, trimmed).
+	@if [ ! -d cmd ]; then echo "build: no cmd/ directory yet, nothing to build"; exit 0; fi; \
+	mains=$$($(GO) list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./cmd/... | \
+		{ grep -E "^$$($(GO) list -m)/cmd/[^/]+$$" || true; }); \
+	if [ -z "$$mains" ]; then echo "build: no main packages under cmd/ yet, nothing to build"; exit 0; fi; \
+	mkdir -p $(OUTPUT); \
+	echo "CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(OUTPUT)/ ./cmd/<name>"; \
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(OUTPUT)/ $$mains; \
+	for m in $$mains; do ls -l $(OUTPUT)/$${m##*/} | awk '{printf "  %-40s %6.1f MiB\n", $$NF, $$5 / 1048576}'; done
+
+verify: fmt-check vet lint plugin-deps test-ut ## Check format, vet, staticcheck, plugin imports, then run the unit tests.
+
+fmt-check: ## Fail listing every Go file that gofmt would change.
+	@. hack/lib.sh; \
+	bad=$$(go_source_files | xargs -0 -r $(GOFMT) -l); \
+	if [ -n "$$bad" ]; then echo "gofmt: these files need 'gofmt -w':"; echo "$$bad" | sed 's/^/  /'; exit 1; fi; \
+	echo "gofmt: ok"
+
+vet: ## Run go vet on every package.
+	$(GO) vet ./...
+
+lint: $(STATICCHECK) ## Run staticcheck on every package.
+	$(STATICCHECK) ./...
+
+$(STATICCHECK): hack/install-tools.sh
+	@hack/install-tools.sh --go-only
+
+plugin-deps: ## Fail if knitter-plugin imports client-go or etcd.
+	@if [ ! -d cmd/knitter-plugin ]; then echo "plugin-deps: no cmd/knitter-plugin yet, skipped"; exit 0; fi; \
+	bad=$$($(GO) list -deps ./cmd/knitter-plugin | { grep -E '$(PLUGIN_FORBIDDEN_IMPORTS)' || true; }); \
+	if [ -n "$$bad" ]; then \
+		echo "plugin-deps: knitter-plugin must stay small; move this work to the agent. Forbidden imports:"; \
+		echo "$$bad" | sed 's/^/  /'; exit 1; \
+	fi; \
+	echo "plugin-deps: ok"
+
+test-ut: ## Run unit tests with -race, all packages but e2e (PKG=./core/... narrows, TESTFLAGS adds flags).
+	@pkgs="$(PKG)"; [ -n "$$pkgs" ] || pkgs=$$(hack/go-packages.sh); \
+	if [ -z "$$pkgs" ]; then echo "test-ut: no Go packages yet, nothing to test"; exit 0; fi; \
+	if [ "$$(id -u)" -ne 0 ]; then echo "test-ut: not root, tests that need network namespaces will skip"; fi; \
+	echo "$(strip $(GO) test -race -count=1 $(TESTFLAGS)) <$$(wc -w <<<"$$pkgs") packages>"; \
+	$(GO) test -race -count=1 $(TESTFLAGS) $$pkgs
+
+test-e2e: ## Run the ginkgo e2e suite (E2E_FLAGS to the test binaries, E2E_PKG, E2E_TIMEOUT).
+	@if [ -z "$$(find e2e -name '*_test.go' -print -quit 2>/dev/null)" ]; then \
+		echo "test-e2e: no e2e suite yet (see issue 4)"; exit 0; \
+	fi; \
+	echo "$(GO) test $(E2E_PKG) -v -count=1 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS)"; \
+	$(GO) test $(E2E_PKG) -v -count=1 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS)
+
+bench: ## Run benchmarks into _output/bench.txt (BENCH regexp, BENCHTIME, BENCHCOUNT, PKG).
+	@pkgs="$(PKG)"; [ -n "$$pkgs" ] || pkgs=$$(hack/go-packages.sh --having Benchmark); \
+	if [ -z "$$pkgs" ]; then echo "bench: no benchmarks yet, nothing to run"; exit 0; fi; \
+	mkdir -p $(OUTPUT); \
+	echo "$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -count $(BENCHCOUNT) -benchmem" $$pkgs; \
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -count $(BENCHCOUNT) -benchmem $(TESTFLAGS) $$pkgs \
+		| tee $(OUTPUT)/bench.txt; \
+	echo "bench: results in $(OUTPUT)/bench.txt"
+
+fuzz: ## Run every fuzz target for FUZZTIME each, one after another (PKG narrows).
+	@pkgs="$(PKG)"; [ -n "$$pkgs" ] || pkgs=$$(hack/go-packages.sh --having Fuzz); \
+	GO="$(GO)" FUZZTIME="$(FUZZTIME)" hack/fuzz.sh $$pkgs
+
+tools: ## Install the Go tools and Debian packages the checks and tests need.
+	hack/install-tools.sh
+
+clean: ## Remove build output and installed tools.
+	rm -rf $(OUTPUT) .cache/bin
+
+help: ## List targets and variables.
+	@echo "Targets:"
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@echo "Variables (make TARGET VAR=value):"
+	@echo "  PKG          packages for test-ut, bench, fuzz (default: all but e2e / those with benchmarks / fuzz targets)"
+	@echo "  TESTFLAGS    extra go test flags for test-ut and bench, e.g. TESTFLAGS='-run TestX -v'"
+	@echo "  BENCH        benchmark regexp (default $(BENCH)); BENCHTIME (default $(BENCHTIME)); BENCHCOUNT (default $(BENCHCOUNT))"
+	@echo "  FUZZTIME     time per fuzz target (default $(FUZZTIME))"
+	@echo "  E2E_FLAGS    flags for the e2e test binaries, e.g. E2E_FLAGS='-ginkgo.focus=overlay -ginkgo.v'"
+	@echo "  E2E_PKG      e2e packages (default $(E2E_PKG)); E2E_TIMEOUT (default $(E2E_TIMEOUT))"
+	@echo "  LDFLAGS      linker flags for build (default '$(LDFLAGS)')"
