@@ -32,6 +32,7 @@ type Manager struct {
 	mu    sync.RWMutex
 	state *alloc.State // nil while not active (standby, or after a failed write)
 	why   string       // why state is nil, for /readyz
+	done  chan struct{} // closed when the current activation ends
 }
 
 // New returns an inactive manager; Activate loads its state.
@@ -45,7 +46,9 @@ func New(store Store, opts Options) (*Manager, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Manager{opts: opts, store: store, log: opts.Logger, why: "not activated yet"}, nil
+	done := make(chan struct{})
+	close(done)
+	return &Manager{opts: opts, store: store, log: opts.Logger, why: "not activated yet", done: done}, nil
 }
 
 // Activate (re)loads the state from the store and starts serving. The leader calls it each time it
@@ -62,7 +65,8 @@ func (m *Manager) Activate(ctx context.Context) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.state, m.why = s, ""
+	m.deactivateLocked("reloading")
+	m.state, m.why, m.done = s, "", make(chan struct{})
 	// Cooldowns and holds that ended while no manager was active end now; persist that.
 	if muts := s.Tick(model.FromTime(m.opts.Now())); len(muts) > 0 {
 		if w, err := m.store.Submit(ctx, muts); err == nil {
@@ -87,8 +91,17 @@ func (m *Manager) Deactivate(reason string) {
 func (m *Manager) deactivateLocked(reason string) {
 	if m.state != nil {
 		m.log.Warn("stopped serving", "reason", reason)
+		close(m.done)
 	}
 	m.state, m.why = nil, reason
+}
+
+// Done returns a channel closed when the current activation ends (Deactivate, or a failed write
+// that made the manager stop serving). Before the first activation it is already closed.
+func (m *Manager) Done() <-chan struct{} {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.done
 }
 
 // Ready reports whether the manager serves, and why not.

@@ -1,0 +1,47 @@
+// Package etcdstore makes knitter-manager's state durable in etcd: it loads the core's records at
+// start, writes each command's mutations atomically, and runs the leader election that decides which
+// manager may write.
+//
+// # Keys
+//
+// Every record lives under Config.Prefix ("/knitter/" by default) at its relative key. The relative
+// subtree "leader/" is reserved for the election; Apply refuses keys in it and Load skips it.
+//
+// # Leadership and fencing
+//
+// Campaign blocks until this Store's etcd session (a lease kept alive by the client) holds the
+// election on Prefix+"leader". That starts a term. Every write of the term is one etcd transaction
+// whose condition is that the term's election key still exists with the create revision it had when
+// the term began, so once another manager has won — which requires this key to be gone — no write of
+// the old term can land, however late it arrives. A term ends, and Lost's channel closes, when the
+// session expires or is revoked, when a fenced write finds the key gone, when a write fails, on
+// Resign and on Close. After that every write fails with ErrNotLeader until Campaign starts a new term;
+// the caller must then rebuild its state with Load, because the end of a term may have left the last
+// commands of the old one unwritten. A failed write also revokes the session, so that the next term
+// has a new election key and a transaction etcd applies late still fails its fence.
+//
+// A manager that dies without Close leaves its lease behind until the TTL runs out (etcd restores
+// leases when it restarts, so this holds for the embedded server too): the next Campaign, by a
+// standby or by the restarted manager, waits up to Config.SessionTTL.
+//
+// # Group commit and ordering
+//
+// One writer goroutine owns a bounded queue. Submit (and Apply, which is Submit then Wait) puts one
+// command's mutations on the queue; the writer takes everything queued, up to Config.MaxBatch
+// commands, and writes it in as few transactions as etcd's limits allow (Config.MaxTxnOps operations
+// and Config.MaxTxnBytes bytes each). A command is never split across transactions, so it lands
+// whole or not at all; a command larger than the limits goes alone. Commands are written in the order
+// they entered the queue, and the store always holds a prefix of that sequence.
+//
+// The order that matters is the order in which the core produced the commands, since a later command
+// may overwrite or delete what an earlier one wrote. The caller therefore calls Submit while it still
+// holds the lock under which the core computed the mutations, and calls Wait after releasing it:
+//
+//	mu.Lock()
+//	muts, err := core.Allocate(...)
+//	p, err := store.Submit(ctx, muts) // cheap: enqueues only
+//	mu.Unlock()
+//	err = p.Wait(ctx)                 // the command is durable when this returns nil
+//
+// Calling Apply after releasing the lock is correct only when commands cannot depend on one another.
+package etcdstore

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/knitter-cni/knitter/core/alloc"
+)
+
+// Config is knitter-manager's configuration file (YAML or JSON). Flags override it.
+type Config struct {
+	// Listen is the API's address. Default 127.0.0.1:9527.
+	Listen string `json:"listen,omitempty"`
+	// AdvertiseURL is how other managers and clients reach this one (standbys proxy to it).
+	// Default https://<listen> (http:// with insecure_http).
+	AdvertiseURL string `json:"advertise_url,omitempty"`
+	// DataDir holds the embedded etcd, generated TLS material and the admin token. Default
+	// /var/lib/knitter-manager.
+	DataDir string     `json:"data_dir,omitempty"`
+	Etcd    EtcdConfig `json:"etcd,omitzero"`
+	TLS     TLSConfig  `json:"tls,omitzero"`
+	// AdminTokenFile holds the admin bearer token; created with a random token if missing.
+	// Default <data_dir>/admin.token.
+	AdminTokenFile string `json:"admin_token_file,omitempty"`
+	// Cooldown and StickyTTL tune allocation (see alloc.Config). Defaults 30s and 10m.
+	Cooldown  Duration `json:"cooldown,omitzero"`
+	StickyTTL Duration `json:"sticky_ttl,omitzero"`
+	// Bootstrap names a file of tenants, networks and IP groups created at start when missing.
+	Bootstrap string `json:"bootstrap,omitempty"`
+	// LogLevel is debug, info, warn or error. Default info.
+	LogLevel string `json:"log_level,omitempty"`
+}
+
+// EtcdConfig says where the state lives.
+type EtcdConfig struct {
+	// Endpoints of an external etcd cluster; empty runs an embedded etcd in <data_dir>/etcd.
+	Endpoints []string `json:"endpoints,omitempty"`
+	CAFile    string   `json:"ca_file,omitempty"`
+	CertFile  string   `json:"cert_file,omitempty"`
+	KeyFile   string   `json:"key_file,omitempty"`
+	// Prefix of every key. Default /knitter/.
+	Prefix string `json:"prefix,omitempty"`
+	// ClientPort of the embedded etcd on 127.0.0.1; 0 picks a free port. Default 0.
+	ClientPort int `json:"client_port,omitempty"`
+	// SessionTTL is how long after this manager dies a standby may take over. Default 5s.
+	SessionTTL Duration `json:"session_ttl,omitzero"`
+}
+
+// TLSConfig is the API's TLS. With no files given, a CA and a server certificate are generated in
+// <data_dir>/pki on first start.
+type TLSConfig struct {
+	CertFile string `json:"cert_file,omitempty"`
+	KeyFile  string `json:"key_file,omitempty"`
+	// CAFile is the CA of the other managers' certificates (for proxying to the leader).
+	CAFile string `json:"ca_file,omitempty"`
+	// Hosts are extra names and addresses for the generated certificate.
+	Hosts []string `json:"hosts,omitempty"`
+	// InsecureHTTP serves plain HTTP: only for a manager on loopback in development.
+	InsecureHTTP bool `json:"insecure_http,omitempty"`
+}
+
+// Duration is a time.Duration written as "30s" in the file.
+type Duration time.Duration
+
+// UnmarshalJSON accepts a Go duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want a duration such as \"30s\" or \"10m\"")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration; use e.g. \"30s\" or \"10m\"", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes the duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// loadConfig reads a config file strictly: unknown fields are errors naming the field.
+func loadConfig(path string) (Config, error) {
+	var c Config
+	if path == "" {
+		return c, nil
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("reading config: %w", err)
+	}
+	j, err := yaml.YAMLToJSON(raw)
+	if err != nil {
+		return c, fmt.Errorf("config %s: not valid YAML: %w", path, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(j))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// complete fills defaults and checks the values, naming the field and the fix.
+func (c *Config) complete() error {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:9527"
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("listen: %q is not host:port (e.g. 127.0.0.1:9527)", c.Listen)
+	}
+	if c.AdvertiseURL == "" {
+		scheme := "https"
+		if c.TLS.InsecureHTTP {
+			scheme = "http"
+		}
+		c.AdvertiseURL = scheme + "://" + c.Listen
+	}
+	if c.DataDir == "" {
+		c.DataDir = "/var/lib/knitter-manager"
+	}
+	if c.AdminTokenFile == "" {
+		c.AdminTokenFile = filepath.Join(c.DataDir, "admin.token")
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		return fmt.Errorf("tls: give both cert_file and key_file, or neither to generate them")
+	}
+	if (c.Etcd.CertFile == "") != (c.Etcd.KeyFile == "") {
+		return fmt.Errorf("etcd: give both cert_file and key_file, or neither")
+	}
+	if len(c.Etcd.Endpoints) == 0 && (c.Etcd.CAFile != "" || c.Etcd.CertFile != "") {
+		return fmt.Errorf("etcd: TLS files are for an external etcd; set etcd.endpoints too")
+	}
+	if c.Etcd.ClientPort < 0 || c.Etcd.ClientPort > 65535 {
+		return fmt.Errorf("etcd.client_port: %d is not a TCP port", c.Etcd.ClientPort)
+	}
+	switch c.LogLevel {
+	case "", "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log_level: %q; use debug, info, warn or error", c.LogLevel)
+	}
+	return c.allocConfig().Validate()
+}
+
+func (c *Config) allocConfig() alloc.Config {
+	a := alloc.DefaultConfig()
+	if c.Cooldown != 0 {
+		a.Cooldown = time.Duration(c.Cooldown)
+	}
+	if c.StickyTTL != 0 {
+		a.StickyTTL = time.Duration(c.StickyTTL)
+	}
+	return a
+}

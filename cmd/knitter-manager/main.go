@@ -1,0 +1,107 @@
+// Command knitter-manager is Knitter's central API server: tenants, networks, IP groups and every
+// pod's ports, persisted in etcd (embedded by default), with leader election among replicas.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	if err := newCommand().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "knitter-manager:", err)
+		os.Exit(1)
+	}
+}
+
+func newCommand() *cobra.Command {
+	var (
+		configFile string
+		flags      Config
+		endpoints  []string
+		cooldown   time.Duration
+		stickyTTL  time.Duration
+		sessionTTL time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:           "knitter-manager",
+		Short:         "Knitter's central API server (tenants, networks, IP pools, ports) on etcd",
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(configFile)
+			if err != nil {
+				return err
+			}
+			set := cmd.Flags().Changed
+			override := func(name string, apply func()) {
+				if set(name) {
+					apply()
+				}
+			}
+			override("listen", func() { cfg.Listen = flags.Listen })
+			override("advertise-url", func() { cfg.AdvertiseURL = flags.AdvertiseURL })
+			override("data-dir", func() { cfg.DataDir = flags.DataDir })
+			override("etcd-endpoints", func() { cfg.Etcd.Endpoints = endpoints })
+			override("etcd-ca", func() { cfg.Etcd.CAFile = flags.Etcd.CAFile })
+			override("etcd-cert", func() { cfg.Etcd.CertFile = flags.Etcd.CertFile })
+			override("etcd-key", func() { cfg.Etcd.KeyFile = flags.Etcd.KeyFile })
+			override("etcd-prefix", func() { cfg.Etcd.Prefix = flags.Etcd.Prefix })
+			override("etcd-client-port", func() { cfg.Etcd.ClientPort = flags.Etcd.ClientPort })
+			override("etcd-session-ttl", func() { cfg.Etcd.SessionTTL = Duration(sessionTTL) })
+			override("tls-cert", func() { cfg.TLS.CertFile = flags.TLS.CertFile })
+			override("tls-key", func() { cfg.TLS.KeyFile = flags.TLS.KeyFile })
+			override("tls-ca", func() { cfg.TLS.CAFile = flags.TLS.CAFile })
+			override("insecure-http", func() { cfg.TLS.InsecureHTTP = flags.TLS.InsecureHTTP })
+			override("admin-token-file", func() { cfg.AdminTokenFile = flags.AdminTokenFile })
+			override("cooldown", func() { cfg.Cooldown = Duration(cooldown) })
+			override("sticky-ttl", func() { cfg.StickyTTL = Duration(stickyTTL) })
+			override("bootstrap", func() { cfg.Bootstrap = flags.Bootstrap })
+			override("log-level", func() { cfg.LogLevel = flags.LogLevel })
+			if err := cfg.complete(); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return run(ctx, cfg, newLogger(cfg.LogLevel))
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&configFile, "config", "c", "", "configuration file (YAML); flags override it")
+	f.StringVar(&flags.Listen, "listen", "127.0.0.1:9527", "API listen address")
+	f.StringVar(&flags.AdvertiseURL, "advertise-url", "", "URL other managers and clients use for this one (default https://<listen>)")
+	f.StringVar(&flags.DataDir, "data-dir", "/var/lib/knitter-manager", "state directory: embedded etcd, generated TLS material, admin token")
+	f.StringSliceVar(&endpoints, "etcd-endpoints", nil, "external etcd client URLs (comma separated); empty runs an embedded etcd")
+	f.StringVar(&flags.Etcd.CAFile, "etcd-ca", "", "CA file of the external etcd's server certificate")
+	f.StringVar(&flags.Etcd.CertFile, "etcd-cert", "", "client certificate for the external etcd")
+	f.StringVar(&flags.Etcd.KeyFile, "etcd-key", "", "client key for the external etcd")
+	f.StringVar(&flags.Etcd.Prefix, "etcd-prefix", "/knitter/", "key prefix in etcd")
+	f.IntVar(&flags.Etcd.ClientPort, "etcd-client-port", 0, "embedded etcd's client port on 127.0.0.1 (0 picks a free one)")
+	f.DurationVar(&sessionTTL, "etcd-session-ttl", 5*time.Second, "how long after this manager dies a standby may take over")
+	f.StringVar(&flags.TLS.CertFile, "tls-cert", "", "API server certificate (default: generated in <data-dir>/pki)")
+	f.StringVar(&flags.TLS.KeyFile, "tls-key", "", "API server key")
+	f.StringVar(&flags.TLS.CAFile, "tls-ca", "", "CA of the managers' certificates (for proxying to the leader)")
+	f.BoolVar(&flags.TLS.InsecureHTTP, "insecure-http", false, "serve plain HTTP (development on loopback only)")
+	f.StringVar(&flags.AdminTokenFile, "admin-token-file", "", "admin bearer token file, created if missing (default <data-dir>/admin.token)")
+	f.DurationVar(&cooldown, "cooldown", 30*time.Second, "how long a released address stays unused while others are free")
+	f.DurationVar(&stickyTTL, "sticky-ttl", 10*time.Minute, "how long a released StatefulSet member's addresses are kept for it")
+	f.StringVar(&flags.Bootstrap, "bootstrap", "", "file of tenants, networks and IP groups to create at start when missing")
+	f.StringVar(&flags.LogLevel, "log-level", "info", "debug, info, warn or error")
+	return cmd
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}

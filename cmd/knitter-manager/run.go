@@ -1,0 +1,279 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/knitter-cni/knitter/adapters/etcdstore"
+	"github.com/knitter-cni/knitter/adapters/httpapi"
+	"github.com/knitter-cni/knitter/adapters/pki"
+	"github.com/knitter-cni/knitter/core/alloc"
+	"github.com/knitter-cni/knitter/manager"
+)
+
+// etcdStore adapts *etcdstore.Store to manager.Store.
+type etcdStore struct{ *etcdstore.Store }
+
+func (s etcdStore) Submit(ctx context.Context, muts []alloc.Mutation) (manager.Waiter, error) {
+	p, err := s.Store.Submit(ctx, muts)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// leadership tracks this manager's role and where the leader is, for httpapi.Status.
+type leadership struct {
+	mu        sync.Mutex
+	leader    bool
+	leaderURL string
+}
+
+type backend struct {
+	*manager.Manager
+	lead *leadership
+}
+
+func (b backend) Status() httpapi.Status {
+	ready, why := b.Ready()
+	b.lead.mu.Lock()
+	defer b.lead.mu.Unlock()
+	st := httpapi.Status{Leader: ready && b.lead.leader, LeaderURL: b.lead.leaderURL}
+	st.Ready = st.Leader || st.LeaderURL != ""
+	if !st.Leader {
+		st.Reason = why
+		if st.Reason == "" {
+			st.Reason = "standby"
+		}
+	}
+	return st
+}
+
+func run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data_dir: %w", err)
+	}
+	adminToken, err := ensureAdminToken(cfg.AdminTokenFile)
+	if err != nil {
+		return err
+	}
+	storeCfg := etcdstore.Config{Endpoints: cfg.Etcd.Endpoints, Prefix: cfg.Etcd.Prefix,
+		SessionTTL: time.Duration(cfg.Etcd.SessionTTL),
+		TLS:        etcdstore.TLSFiles{CAFile: cfg.Etcd.CAFile, CertFile: cfg.Etcd.CertFile, KeyFile: cfg.Etcd.KeyFile}}
+	if len(cfg.Etcd.Endpoints) == 0 {
+		emb, err := etcdstore.StartEmbedded(etcdstore.EmbedConfig{DataDir: filepath.Join(cfg.DataDir, "etcd"), ClientPort: cfg.Etcd.ClientPort})
+		if err != nil {
+			return fmt.Errorf("starting embedded etcd: %w", err)
+		}
+		defer emb.Close()
+		storeCfg.Endpoints = emb.Endpoints()
+		log.Info("embedded etcd started", "endpoints", strings.Join(emb.Endpoints(), ","), "dir", filepath.Join(cfg.DataDir, "etcd"))
+	}
+	store, err := etcdstore.Open(ctx, storeCfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mgr, err := manager.New(etcdStore{store}, manager.Options{Alloc: cfg.allocConfig(), AdminToken: adminToken,
+		Logger: log, Metrics: manager.NewMetrics(reg)})
+	if err != nil {
+		return err
+	}
+	if err := manager.RegisterPoolMetrics(reg, mgr); err != nil {
+		return err
+	}
+	var boot *Bootstrap
+	if cfg.Bootstrap != "" {
+		if boot, err = loadBootstrap(cfg.Bootstrap); err != nil {
+			return err
+		}
+	}
+
+	serverTLS, proxyTLS, err := tlsConfigs(cfg)
+	if err != nil {
+		return err
+	}
+	lead := &leadership{}
+	handler := httpapi.NewServer(backend{mgr, lead}, httpapi.Options{Logger: log, Registry: reg, Proxy: true, ProxyTLS: proxyTLS})
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: handler, TLSConfig: serverTLS, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	serveErr := make(chan error, 1)
+	go func() {
+		if serverTLS != nil {
+			serveErr <- srv.ServeTLS(ln, "", "")
+		} else {
+			serveErr <- srv.Serve(ln)
+		}
+	}()
+	log.Info("knitter-manager serving", "listen", ln.Addr().String(), "advertise", cfg.AdvertiseURL, "tls", serverTLS != nil, "admin_token_file", cfg.AdminTokenFile)
+
+	var wg sync.WaitGroup
+	wg.Go(func() { lead.campaign(ctx, store, mgr, cfg.AdvertiseURL, boot, log) })
+	wg.Go(func() { lead.watchLeader(ctx, store) })
+	wg.Go(func() { mgr.Run(ctx, time.Second) })
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		return fmt.Errorf("serving: %w", err)
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdownCtx)
+	wg.Wait()
+	if err := store.Resign(shutdownCtx); err != nil && !errors.Is(err, etcdstore.ErrNotLeader) {
+		log.Warn("resigning", "err", err)
+	}
+	return nil
+}
+
+// campaign holds or waits for leadership for as long as ctx lives: win, load the state, serve, and
+// on losing the term (or a failed write) stop serving and campaign again.
+func (l *leadership) campaign(ctx context.Context, store *etcdstore.Store, mgr *manager.Manager, self string, boot *Bootstrap, log *slog.Logger) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		if err := store.Campaign(ctx, self); err != nil {
+			if ctx.Err() == nil {
+				log.Warn("campaign failed", "err", err)
+				sleep(ctx, backoff)
+				backoff = min(2*backoff, 5*time.Second)
+			}
+			continue
+		}
+		if err := mgr.Activate(ctx); err != nil {
+			log.Error("won the election but could not load the state", "err", err)
+			_ = store.Resign(ctx)
+			sleep(ctx, backoff)
+			backoff = min(2*backoff, 5*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		l.set(true, self)
+		log.Info("leading", "advertise", self)
+		if boot != nil {
+			if err := boot.apply(ctx, mgr, log); err != nil {
+				log.Error("bootstrap failed", "err", err)
+			}
+			boot = nil
+		}
+		select {
+		case <-ctx.Done():
+		case <-store.Lost():
+			mgr.Deactivate("lost the leadership")
+		case <-mgr.Done():
+			_ = store.Resign(ctx)
+		}
+		l.set(false, "")
+	}
+}
+
+// watchLeader keeps a standby's idea of the leader's URL fresh for proxying.
+func (l *leadership) watchLeader(ctx context.Context, store *etcdstore.Store) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		l.mu.Lock()
+		leading := l.leader
+		l.mu.Unlock()
+		if !leading {
+			qctx, cancel := context.WithTimeout(ctx, time.Second)
+			url, err := store.Leader(qctx)
+			cancel()
+			l.mu.Lock()
+			if !l.leader {
+				l.leaderURL = ""
+				if err == nil {
+					l.leaderURL = url
+				}
+			}
+			l.mu.Unlock()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (l *leadership) set(leader bool, url string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.leader, l.leaderURL = leader, url
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+func tlsConfigs(cfg Config) (server, proxy *tls.Config, err error) {
+	if cfg.TLS.InsecureHTTP {
+		return nil, nil, nil
+	}
+	files := pki.Files{CA: cfg.TLS.CAFile, Cert: cfg.TLS.CertFile, Key: cfg.TLS.KeyFile}
+	if files.Cert == "" {
+		host, _, _ := net.SplitHostPort(cfg.Listen)
+		if files, err = pki.Ensure(filepath.Join(cfg.DataDir, "pki"), append([]string{host}, cfg.TLS.Hosts...)); err != nil {
+			return nil, nil, fmt.Errorf("tls: generating certificates: %w", err)
+		}
+	}
+	if server, err = pki.ServerTLS(files); err != nil {
+		return nil, nil, fmt.Errorf("tls: %w", err)
+	}
+	if files.CA != "" {
+		if proxy, err = pki.ClientTLS(files.CA); err != nil {
+			return nil, nil, fmt.Errorf("tls.ca_file: %w", err)
+		}
+	}
+	return server, proxy, nil
+}
+
+// ensureAdminToken reads the admin token, creating the file with a new random token the first time.
+func ensureAdminToken(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		tok := strings.TrimSpace(string(b))
+		if len(tok) < 16 {
+			return "", fmt.Errorf("admin_token_file %s: the token is %d characters; use at least 16 (or delete the file to generate one)", path, len(tok))
+		}
+		return tok, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("admin_token_file: %w", err)
+	}
+	secret, err := manager.NewSecret()
+	if err != nil {
+		return "", err
+	}
+	tok := "admin." + secret
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", fmt.Errorf("admin_token_file: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("admin_token_file: %w", err)
+	}
+	return tok, nil
+}
