@@ -1,0 +1,170 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/knitter-cni/knitter/core/alloc"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Server is the REST API over a Backend. It is an http.Handler; NewServer returns it as one.
+type Server struct {
+	b          Backend
+	opts       Options
+	log        *slog.Logger
+	mux        *http.ServeMux
+	metrics    *metrics
+	retryAfter int // seconds
+
+	proxyMu sync.Mutex
+	proxies map[string]http.Handler // by leader URL
+}
+
+// NewServer returns the API handler: /api/v1 and the Knitter-compatible /nw/v1 routes, /healthz,
+// /readyz and /metrics.
+func NewServer(b Backend, opts Options) http.Handler {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{
+		b: b, opts: opts, log: opts.Logger, mux: http.NewServeMux(),
+		metrics:    newMetrics(opts.Registry),
+		retryAfter: max(1, int(math.Ceil(opts.RetryAfter.Seconds()))),
+		proxies:    map[string]http.Handler{},
+	}
+	s.routes()
+	s.compatRoutes()
+	s.mux.Handle("/", s.instrument("unmatched", http.HandlerFunc(s.unmatched)))
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) routes() {
+	const v1 = "/api/v1"
+	s.api("GET "+v1+"/tenants", s.listTenants)
+	s.api("POST "+v1+"/tenants", s.createTenant)
+	s.api("GET "+v1+"/tenants/{tenant}", s.getTenant)
+	s.api("PUT "+v1+"/tenants/{tenant}", s.updateTenant)
+	s.api("DELETE "+v1+"/tenants/{tenant}", s.deleteTenant)
+
+	s.api("GET "+v1+"/networks", s.listAllNetworks)
+	s.api("GET "+v1+"/tenants/{tenant}/networks", s.listNetworks)
+	s.api("POST "+v1+"/tenants/{tenant}/networks", s.createNetwork)
+	s.api("GET "+v1+"/tenants/{tenant}/networks/{name}", s.getNetwork)
+	s.api("DELETE "+v1+"/tenants/{tenant}/networks/{name}", s.deleteNetwork)
+
+	s.api("GET "+v1+"/tenants/{tenant}/ipgroups", s.listIPGroups)
+	s.api("POST "+v1+"/tenants/{tenant}/ipgroups", s.createIPGroup)
+	s.api("GET "+v1+"/tenants/{tenant}/ipgroups/{name}", s.getIPGroup)
+	s.api("PUT "+v1+"/tenants/{tenant}/ipgroups/{name}", s.updateIPGroup)
+	s.api("DELETE "+v1+"/tenants/{tenant}/ipgroups/{name}", s.deleteIPGroup)
+
+	s.api("POST "+v1+"/pods", s.allocatePod)
+	s.api("GET "+v1+"/pods/{uid}", s.getPod)
+	s.api("POST "+v1+"/pods/{uid}/bind", s.bindPod)
+	s.api("DELETE "+v1+"/pods/{uid}", s.releasePod)
+
+	s.api("GET "+v1+"/ports", s.listPorts)
+
+	s.api("GET "+v1+"/nodes", s.listNodes)
+	s.api("GET "+v1+"/nodes/{name}", s.getNode)
+	s.api("PUT "+v1+"/nodes/{name}", s.registerNode)
+	s.api("DELETE "+v1+"/nodes/{name}", s.deleteNode)
+
+	s.api("GET "+v1+"/tokens", s.listTokens)
+	s.api("POST "+v1+"/tokens", s.createToken)
+	s.api("GET "+v1+"/tokens/{id}", s.getToken)
+	s.api("DELETE "+v1+"/tokens/{id}", s.deleteToken)
+
+	s.open("GET /healthz", s.healthz)
+	s.open("GET /readyz", s.readyz)
+	s.mux.Handle("GET /metrics", s.instrument("GET /metrics", s.metrics.handler))
+}
+
+// call is one authenticated API request.
+type call struct {
+	w     http.ResponseWriter
+	r     *http.Request
+	actor alloc.Actor
+}
+
+func (c *call) ctx() context.Context { return c.r.Context() }
+
+// as is the command actor of the caller.
+func (c *call) as() alloc.As { return alloc.AsActor(c.actor) }
+
+// decode reads the body as JSON into v; see decodeJSON.
+func (c *call) decode(v any) error {
+	b, err := readBody(c.w, c.r)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(b, v)
+}
+
+// endpoint handles one route: it returns the status and the answer, or an error.
+type endpoint func(c *call) (int, any, error)
+
+// api registers an authenticated route that only the leader serves.
+func (s *Server) api(pattern string, ep endpoint) {
+	s.mux.Handle(pattern, s.instrument(pattern, s.leaderOnly(s.authenticated(ep))))
+}
+
+// open registers a route without authentication that every manager answers itself.
+func (s *Server) open(pattern string, ep endpoint) {
+	s.mux.Handle(pattern, s.instrument(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.serve(w, &call{w: w, r: r}, ep)
+	})))
+}
+
+// serve runs an endpoint and writes its answer.
+func (s *Server) serve(w http.ResponseWriter, c *call, ep endpoint) {
+	status, body, err := ep(c)
+	if err != nil {
+		if errorBody(err).Code == CodeInternal {
+			s.log.Error("request failed", "method", c.r.Method, "path", c.r.URL.Path, "err", err)
+		}
+		s.writeError(w, err)
+		return
+	}
+	writeJSON(w, status, body)
+}
+
+// authenticated checks the bearer token before running ep.
+func (s *Server) authenticated(ep endpoint) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		actor, err := s.authenticate(r)
+		if err != nil {
+			s.writeError(w, err)
+			return
+		}
+		setActor(w, actor)
+		s.serve(w, &call{w: w, r: r, actor: actor}, ep)
+	})
+}
+
+func (s *Server) authenticate(r *http.Request) (alloc.Actor, error) {
+	h := r.Header.Get("Authorization")
+	scheme, token, _ := strings.Cut(h, " ")
+	if h == "" || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		return alloc.Actor{}, errUnauthenticated("send the header \"Authorization: Bearer <token>\"")
+	}
+	a, err := s.b.Authenticate(strings.TrimSpace(token))
+	if err != nil {
+		if isUnavailable(err) {
+			return alloc.Actor{}, err
+		}
+		return alloc.Actor{}, errUnauthenticated("the bearer token is not valid; ask an admin for a token")
+	}
+	return a, nil
+}
