@@ -168,14 +168,16 @@ func (l *leadership) campaign(ctx context.Context, store *etcdstore.Store, mgr *
 			continue
 		}
 		backoff = 100 * time.Millisecond
-		l.set(true, self)
-		log.Info("leading", "advertise", self)
+		// The bootstrap objects exist before the manager reports itself the leader, so clients that
+		// wait for /readyz find them.
 		if boot != nil {
 			if err := boot.apply(ctx, mgr, log); err != nil {
 				log.Error("bootstrap failed", "err", err)
 			}
 			boot = nil
 		}
+		l.set(true, self)
+		log.Info("leading", "advertise", self)
 		select {
 		case <-ctx.Done():
 		case <-store.Lost():
