@@ -83,6 +83,13 @@ func TestClientRoutes(t *testing.T) {
 	if ni := got(acme.GetNetwork(ctx, "acme", "net-c")).must(t); ni.Stats == nil || ni.Stats.IPv4.Capacity == 0 {
 		t.Fatalf("network %+v", ni)
 	}
+	if _, err := acme.CreateNetwork(ctx, overlay("acme", "net-d", "10.7.0.0/24")); err != nil {
+		t.Fatal(err)
+	}
+	if err := acme.DeleteNetwork(ctx, "acme", "net-d"); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, acme.DeleteNetwork(ctx, "acme", "net-d"), model.CodeNotFound, "name")
 
 	g := got(acme.CreateIPGroup(ctx, model.IPGroup{Name: "web", Tenant: "acme", Network: "net-c", Size: 2})).must(t)
 	if len(g.IPs) != 2 {
