@@ -56,6 +56,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		}
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
+	// Agents and benchmarks call concurrently; the default of 2 idle connections per host would make
+	// every further request pay a new TLS handshake.
+	transport.MaxIdleConnsPerHost = 256
 	if tlsConf != nil {
 		transport.TLSClientConfig = tlsConf.Clone()
 	}
