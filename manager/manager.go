@@ -30,8 +30,8 @@ type Manager struct {
 	log   *slog.Logger
 
 	mu    sync.RWMutex
-	state *alloc.State // nil while not active (standby, or after a failed write)
-	why   string       // why state is nil, for /readyz
+	state *alloc.State  // nil while not active (standby, or after a failed write)
+	why   string        // why state is nil, for /readyz
 	done  chan struct{} // closed when the current activation ends
 }
 
