@@ -35,6 +35,9 @@ type EmbedConfig struct {
 	LogLevel string
 	// StartTimeout bounds waiting for the server to be ready. Default 60s.
 	StartTimeout time.Duration
+	// ClientCertFile and ClientKeyFile make the server answer clients over TLS (https://) with this
+	// certificate; empty serves plain TCP on 127.0.0.1.
+	ClientCertFile, ClientKeyFile string
 }
 
 // Defaults of EmbedConfig.
@@ -67,6 +70,12 @@ func StartEmbedded(cfg EmbedConfig) (*Embedded, error) {
 	ec.Name = cfg.Name
 	ec.Dir = cfg.DataDir
 	clientURL := localURL(cfg.ClientPort)
+	scheme := "http"
+	if cfg.ClientCertFile != "" {
+		scheme = "https"
+		clientURL.Scheme = scheme
+		ec.ClientTLSInfo.CertFile, ec.ClientTLSInfo.KeyFile = cfg.ClientCertFile, cfg.ClientKeyFile
+	}
 	peerURL := localURL(cfg.PeerPort)
 	ec.ListenClientUrls, ec.AdvertiseClientUrls = []url.URL{clientURL}, []url.URL{clientURL}
 	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{peerURL}, []url.URL{peerURL}
@@ -102,7 +111,7 @@ func StartEmbedded(cfg EmbedConfig) (*Embedded, error) {
 	m := &Embedded{etcd: e, closing: closing, maxTxn: cfg.MaxTxnOps, maxBytes: cfg.MaxRequestBytes}
 	for _, l := range e.Clients {
 		// The listener's address, not the configured URL, so that port 0 reports the chosen port.
-		m.endpoints = append(m.endpoints, "http://"+l.Addr().String())
+		m.endpoints = append(m.endpoints, scheme+"://"+l.Addr().String())
 	}
 	return m, nil
 }
@@ -156,6 +165,9 @@ func (c EmbedConfig) validate() error {
 		if p.port < 0 || p.port > 65535 {
 			return model.Invalid(p.name, "%d is not a TCP port; use 1-65535, or 0 to pick a free one", p.port)
 		}
+	}
+	if (c.ClientCertFile == "") != (c.ClientKeyFile == "") {
+		return model.Invalid("client_cert_file", "give both the certificate and its key, or neither")
 	}
 	if c.ClientPort != 0 && c.ClientPort == c.PeerPort {
 		return model.Invalid("peer_port", "must differ from client_port (%d)", c.ClientPort)
