@@ -1,0 +1,175 @@
+package netlinkdp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/knitter-cni/knitter/adapters/sriov"
+	"github.com/knitter-cni/knitter/agent"
+	"github.com/knitter-cni/knitter/core/model"
+	"github.com/knitter-cni/knitter/core/plan"
+	"golang.org/x/sys/unix"
+)
+
+// Options configure a Dataplane.
+type Options struct {
+	// HostNetns is the path of the node's network namespace, where bridges, VXLAN devices, uplinks
+	// and PFs live. Empty means the namespace of the goroutine that calls New (the agent's).
+	HostNetns string
+	// VFs is the SR-IOV VF pool; nil makes sriov links fail with a clear error.
+	VFs *sriov.Pool
+	// VFConfig programs VFs on their PF; nil means sriov.Netlink in the node namespace.
+	VFConfig sriov.Configurer
+}
+
+// Dataplane is the netlink implementation of agent.Dataplane. It is safe for concurrent use by
+// different pods; the caller serialises calls for one pod.
+type Dataplane struct {
+	node     *nsHandle
+	vfs      *sriov.Pool
+	vfConfig sriov.Configurer
+
+	// nodeMu serialises changes to shared node plumbing, so that two pods needing the same bridge
+	// do not both try to create it.
+	nodeMu sync.Mutex
+}
+
+var _ agent.Dataplane = (*Dataplane)(nil)
+
+// New opens the node namespace and returns a Dataplane acting in it. Close releases it.
+func New(opts Options) (*Dataplane, error) {
+	var node *nsHandle
+	var err error
+	if opts.HostNetns == "" {
+		node, err = openCurrentNetns()
+	} else {
+		node, err = openNetns(opts.HostNetns)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening the node network namespace: %w", err)
+	}
+	d := &Dataplane{node: node, vfs: opts.VFs, vfConfig: opts.VFConfig}
+	if d.vfConfig == nil {
+		d.vfConfig = sriov.Netlink{Handle: node.h}
+	}
+	return d, nil
+}
+
+// Close releases the node namespace handle.
+func (d *Dataplane) Close() error {
+	d.node.close()
+	return nil
+}
+
+// Attach implements agent.Dataplane.
+func (d *Dataplane) Attach(ctx context.Context, pod plan.Pod) (err error) {
+	p, err := openNetns(pod.Netns)
+	if err != nil {
+		return err
+	}
+	defer p.close()
+	var undo []func() error
+	// Runs before p.close (deferred later, so earlier): rollback needs the pod's handle.
+	defer func() {
+		if err == nil {
+			return
+		}
+		for i := len(undo) - 1; i >= 0; i-- {
+			if uerr := undo[i](); uerr != nil {
+				err = errors.Join(err, fmt.Errorf("rolling back: %w", uerr))
+			}
+		}
+	}()
+	group := attachmentGroup(pod)
+	for _, l := range pod.Links {
+		if err = ctx.Err(); err != nil {
+			return err
+		}
+		u, lerr := d.attachLink(p, pod, l, group)
+		if u != nil {
+			undo = append(undo, u)
+		}
+		if lerr != nil {
+			err = linkErr(l, lerr)
+			return err
+		}
+	}
+	return nil
+}
+
+// attachLink builds one link. It returns an undo function when it created the pod's link (even if a
+// later step for the link failed), nil when the link already existed or nothing was created.
+func (d *Dataplane) attachLink(p *nsHandle, pod plan.Pod, l plan.Link, group uint32) (func() error, error) {
+	switch l.Type {
+	case model.Overlay:
+		return d.attachOverlay(p, l, group)
+	case model.VLAN:
+		return d.attachVLAN(p, l, group)
+	case model.MACVLAN:
+		return d.attachMacvlan(p, l, group)
+	case model.SRIOV:
+		return d.attachVF(p, pod, l)
+	}
+	return nil, model.Invalid("type", "%q is not a network type this dataplane builds", l.Type)
+}
+
+// Detach implements agent.Dataplane. It tries every link, so that one failure leaks nothing else,
+// and returns the failures joined.
+func (d *Dataplane) Detach(ctx context.Context, pod plan.Pod) error {
+	p, err := openNetns(pod.Netns)
+	if err != nil && !isGone(err) {
+		return err
+	}
+	defer p.close() // p is nil when the namespace is gone
+	var errs []error
+	if p != nil {
+		// The fast path. Its failure is not Detach's: the per-link path below removes whatever is
+		// left and reports what it cannot.
+		_ = deleteGroup(p, pod)
+	}
+	for i := len(pod.Links) - 1; i >= 0; i-- {
+		l := pod.Links[i]
+		if err := d.detachLink(p, pod, l); err != nil {
+			errs = append(errs, linkErr(l, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (d *Dataplane) detachLink(p *nsHandle, pod plan.Pod, l plan.Link) error {
+	switch l.Type {
+	case model.Overlay, model.VLAN:
+		// The veth's node end is enough: deleting one end of a pair deletes both.
+		return deleteLink(d.node, l.HostIf, "veth")
+	case model.MACVLAN:
+		if p == nil {
+			return nil // gone with its namespace
+		}
+		return deleteLink(p, l.PodIf, "macvlan")
+	case model.SRIOV:
+		return d.detachVF(p, pod, l)
+	}
+	return nil
+}
+
+// deleteLink deletes the link called name in n if it has type typ; a missing link is success, and a
+// link of another type is left alone since it is not one this dataplane made.
+func deleteLink(n *nsHandle, name, typ string) error {
+	link, err := lookup(n.h, name)
+	if err != nil {
+		return fmt.Errorf("finding %s: %w", name, err)
+	}
+	if link == nil || link.Type() != typ {
+		return nil
+	}
+	if err := n.h.LinkDel(link); err != nil && !isLinkNotFound(err) && !errors.Is(err, unix.ENODEV) {
+		return fmt.Errorf("deleting %s %s: %w", typ, name, err)
+	}
+	return nil
+}
+
+func linkErr(l plan.Link, err error) error {
+	return fmt.Errorf("%s link %s: %w", l.Type, l.PodIf, err)
+}
