@@ -1,0 +1,199 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/knitter-cni/knitter/agent/wire"
+	"github.com/knitter-cni/knitter/core/alloc"
+	"github.com/knitter-cni/knitter/core/model"
+	"github.com/knitter-cni/knitter/core/netspec"
+	"github.com/knitter-cni/knitter/core/plan"
+)
+
+// rollbackTimeout bounds the undo of a failed ADD, which runs even when the caller has given up.
+const rollbackTimeout = 30 * time.Second
+
+// Add attaches the pod of req and returns its CNI result. A repeated ADD of an attachment that is
+// built returns the same result without touching the links.
+func (a *Agent) Add(ctx context.Context, req wire.Request) (wire.Result, error) {
+	key := wire.Attachment{ContainerID: req.ContainerID, IfName: req.IfName}
+	if err := checkAttachment(key); err != nil {
+		return wire.Result{}, err
+	}
+	if req.Netns == "" {
+		return wire.Result{}, coded(wire.CodeInvalidEnv, model.Invalid("CNI_NETNS", "is empty; ADD needs the pod's network namespace"))
+	}
+	unlock := a.locks.lock(req.ContainerID)
+	defer unlock()
+
+	cp, ok, err := a.store.Load(key)
+	if err != nil {
+		return wire.Result{}, coded(wire.CodeIOFailure, err)
+	}
+	if ok {
+		if cp.Plan.Netns != req.Netns {
+			return wire.Result{}, coded(wire.CodeInvalidEnv, model.Invalid("CNI_NETNS",
+				"is %s, but container %s is attached in %s; DEL it first", req.Netns, req.ContainerID, cp.Plan.Netns))
+		}
+		if cp.Ready {
+			return cp.Result, nil
+		}
+		// An ADD that a crash (or a failed rollback) cut short: build the same plan again.
+		return a.build(ctx, cp, "")
+	}
+	pod, err := a.ports(ctx, req)
+	if err != nil {
+		return wire.Result{}, err
+	}
+	ports, err := selectPorts(pod, req)
+	if err != nil {
+		return wire.Result{}, err
+	}
+	networks, err := a.networks(ctx, ports)
+	if err != nil {
+		return wire.Result{}, err
+	}
+	p, err := plan.Plan(a.node, plan.Request{ContainerID: req.ContainerID, Netns: req.Netns, Pod: pod.PodRef,
+		Ports: ports, Networks: networks, Peers: a.currentPeers()})
+	if err != nil {
+		return wire.Result{}, err
+	}
+	dns := a.dns
+	if req.DNS != nil && !req.DNS.IsZero() {
+		dns = *req.DNS
+	}
+	cp = Checkpoint{ContainerID: req.ContainerID, IfName: req.IfName, Network: req.Network, Plan: p, Result: resultOf(p, dns)}
+	return a.build(ctx, cp, pod.Node)
+}
+
+// build checkpoints cp, builds its links and binds its ports to this node (unless boundTo says they
+// are). On failure it undoes what it did, so nothing is left half-built.
+func (a *Agent) build(ctx context.Context, cp Checkpoint, boundTo string) (res wire.Result, err error) {
+	cp.Ready = false
+	if err := a.store.Save(cp); err != nil {
+		return wire.Result{}, coded(wire.CodeIOFailure, err)
+	}
+	a.remember(cp)
+	defer func() {
+		if err != nil {
+			a.rollback(ctx, cp)
+		}
+	}()
+	if err := a.dp.Attach(ctx, cp.Plan); err != nil {
+		return wire.Result{}, coded(wire.CodeDataplane, fmt.Errorf("building the links of container %s: %w", cp.ContainerID, err))
+	}
+	if boundTo != a.node.Name {
+		if err := a.mgr.BindPod(ctx, cp.Plan.Pod.UID, a.node.Name); err != nil {
+			return wire.Result{}, fmt.Errorf("binding pod %s's ports to node %s: %w", cp.Plan.Pod.UID, a.node.Name, err)
+		}
+	}
+	cp.Ready = true
+	if err := a.store.save(cp, false); err != nil {
+		return wire.Result{}, coded(wire.CodeIOFailure, err)
+	}
+	a.remember(cp)
+	return cp.Result, nil
+}
+
+// rollback removes what a failed ADD built and its checkpoint. If the links cannot be removed the
+// checkpoint stays, so that DEL, GC or the restart reconcile can finish the job.
+func (a *Agent) rollback(ctx context.Context, cp Checkpoint) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	defer cancel()
+	if err := a.dp.Detach(ctx, cp.Plan); err != nil {
+		a.log.Error("rolling back a failed ADD: links not removed; DEL or GC will retry", "container", cp.ContainerID, "err", err)
+		return
+	}
+	if err := a.store.Remove(cp.Key()); err != nil {
+		a.log.Error("rolling back a failed ADD: checkpoint not removed", "container", cp.ContainerID, "err", err)
+		return
+	}
+	a.forget(cp.Key())
+}
+
+// ports returns the pod's allocation: the one the monitor made, or one made now with the same
+// idempotent call when the monitor has not got to the pod yet.
+func (a *Agent) ports(ctx context.Context, req wire.Request) (model.Pod, error) {
+	k, err := podKey(req.Args)
+	if err != nil {
+		return model.Pod{}, err
+	}
+	info, err := a.pods.Pod(ctx, k)
+	if err != nil {
+		return model.Pod{}, fmt.Errorf("reading pod %s: %w", k, err)
+	}
+	// Reading first keeps the usual case — the monitor allocated already — a read, and takes the
+	// monitor's allocation as it is: the monitor resolves NetworkAttachmentDefinitions, so its
+	// requests may differ from what the agent would make of the annotations.
+	pod, err := a.mgr.Pod(ctx, info.Ref.UID)
+	if err == nil {
+		return pod, nil
+	}
+	if model.CodeOf(err) != model.CodeNotFound || transient(err) {
+		return model.Pod{}, fmt.Errorf("reading pod %s's ports: %w", k, err)
+	}
+	tenant, err := a.mgr.Tenant(ctx, k.Namespace)
+	if err != nil {
+		return model.Pod{}, fmt.Errorf("reading tenant %s (the pod's namespace): %w", k.Namespace, err)
+	}
+	reqs, err := netspec.Parse(info.Annotations, netspec.Options{PodNamespace: k.Namespace, DefaultNetwork: tenant.DefaultNetwork})
+	if err != nil {
+		return model.Pod{}, coded(wire.CodeInvalidPodRequest, fmt.Errorf("pod %s: %w", k, err))
+	}
+	if len(reqs) == 0 {
+		return model.Pod{}, coded(wire.CodeInvalidPodRequest, model.Invalid("annotations",
+			"pod %s asks for no network and tenant %q has no default network; annotate the pod or set the tenant's default_network", k, k.Namespace))
+	}
+	pod, err = a.mgr.AllocatePod(ctx, alloc.PodRequest{Pod: info.Ref, Tenant: k.Namespace, Owner: info.Owner, Requests: reqs})
+	if err != nil {
+		return model.Pod{}, fmt.Errorf("allocating pod %s's ports: %w", k, err)
+	}
+	return pod, nil
+}
+
+// selectPorts picks the ports this call builds: all of them, or in delegate mode the one on
+// req.IfName, which must be on req.Network.
+func selectPorts(pod model.Pod, req wire.Request) ([]model.Port, error) {
+	if req.Network == "" {
+		return pod.Ports, nil
+	}
+	tenant, name, err := checkNetwork(req.Network)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pod.Ports {
+		if p.Interface != req.IfName {
+			continue
+		}
+		if p.Network != tenant+"/"+name {
+			return nil, model.Errorf(model.CodeConflict, "network",
+				"pod %s/%s's interface %s is on network %s, not %s; fix the attachment's interface name or network", pod.Namespace, pod.Name, req.IfName, p.Network, req.Network)
+		}
+		return []model.Port{p}, nil
+	}
+	return nil, model.Errorf(model.CodeNotFound, "CNI_IFNAME",
+		"pod %s/%s has no port on interface %s; its annotations must ask for network %s on that interface", pod.Namespace, pod.Name, req.IfName, req.Network)
+}
+
+// networks fetches every network the ports are on.
+func (a *Agent) networks(ctx context.Context, ports []model.Port) (map[string]model.Network, error) {
+	out := map[string]model.Network{}
+	for _, p := range ports {
+		if _, ok := out[p.Network]; ok {
+			continue
+		}
+		tenant, name, ok := strings.Cut(p.Network, "/")
+		if !ok {
+			return nil, fmt.Errorf("port %s names network %q, which is not \"tenant/name\"", p.ID, p.Network)
+		}
+		n, err := a.mgr.Network(ctx, tenant, name)
+		if err != nil {
+			return nil, fmt.Errorf("reading network %s: %w", p.Network, err)
+		}
+		out[p.Network] = n
+	}
+	return out, nil
+}

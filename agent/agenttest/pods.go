@@ -1,0 +1,55 @@
+package agenttest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/knitter-cni/knitter/agent"
+	"github.com/knitter-cni/knitter/core/model"
+)
+
+// Pods is an in-memory PodSource with an outage switch, standing in for the API server.
+type Pods struct {
+	mu   sync.Mutex
+	pods map[string]agent.PodInfo
+	down bool
+}
+
+var _ agent.PodSource = (*Pods)(nil)
+
+// NewPods returns an empty source.
+func NewPods() *Pods { return &Pods{pods: map[string]agent.PodInfo{}} }
+
+// Put adds or replaces a pod; its UID is namespace-name unless uid is given.
+func (p *Pods) Put(namespace, name, uid string, annotations map[string]string) agent.PodInfo {
+	if uid == "" {
+		uid = namespace + "-" + name
+	}
+	info := agent.PodInfo{Ref: model.PodRef{UID: uid, Namespace: namespace, Name: name}, Annotations: annotations}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pods[namespace+"/"+name] = info
+	return info
+}
+
+// SetDown makes every lookup fail as an unreachable API server does.
+func (p *Pods) SetDown(down bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = down
+}
+
+// Pod implements agent.PodSource.
+func (p *Pods) Pod(_ context.Context, k agent.PodKey) (agent.PodInfo, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.down {
+		return agent.PodInfo{}, fmt.Errorf("%w: the API server does not answer", agent.ErrUnavailable)
+	}
+	info, ok := p.pods[k.String()]
+	if !ok || k.UID != "" && k.UID != info.Ref.UID {
+		return agent.PodInfo{}, model.Errorf(model.CodeNotFound, "pod", "pod %s does not exist", k)
+	}
+	return info, nil
+}

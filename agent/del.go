@@ -1,0 +1,121 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/knitter-cni/knitter/agent/wire"
+	"github.com/knitter-cni/knitter/core/model"
+)
+
+// Del tears the attachment down from its checkpoint alone: neither the manager nor the API server
+// is asked, and a netns that is gone is fine. An attachment without a checkpoint (never added, or
+// deleted already) is success. The ports stay allocated: knitter-monitor releases them when the pod
+// object is gone.
+func (a *Agent) Del(ctx context.Context, req wire.Request) error {
+	key := wire.Attachment{ContainerID: req.ContainerID, IfName: req.IfName}
+	if err := checkAttachment(key); err != nil {
+		return err
+	}
+	unlock := a.locks.lock(req.ContainerID)
+	defer unlock()
+	return a.detach(ctx, key)
+}
+
+// detach removes the links of key's checkpoint, then the checkpoint. The caller holds the lock.
+func (a *Agent) detach(ctx context.Context, key wire.Attachment) error {
+	cp, ok, err := a.store.Load(key)
+	if err != nil {
+		return coded(wire.CodeIOFailure, err)
+	}
+	if !ok {
+		a.forget(key)
+		return nil
+	}
+	if err := a.dp.Detach(ctx, cp.Plan); err != nil {
+		return coded(wire.CodeDataplane, fmt.Errorf("removing the links of container %s: %w", key.ContainerID, err))
+	}
+	if err := a.store.Remove(key); err != nil {
+		return coded(wire.CodeIOFailure, err)
+	}
+	a.forget(key)
+	return nil
+}
+
+// Check verifies the attachment's links against its checkpoint.
+func (a *Agent) Check(ctx context.Context, req wire.Request) error {
+	key := wire.Attachment{ContainerID: req.ContainerID, IfName: req.IfName}
+	if err := checkAttachment(key); err != nil {
+		return err
+	}
+	unlock := a.locks.lock(req.ContainerID)
+	defer unlock()
+	cp, ok, err := a.store.Load(key)
+	if err != nil {
+		return coded(wire.CodeIOFailure, err)
+	}
+	if !ok || !cp.Ready {
+		return coded(wire.CodeUnknownContainer, model.Errorf(model.CodeNotFound, "CNI_CONTAINERID",
+			"container %s has no attachment on %s on this node; ADD it first", key.ContainerID, key.IfName))
+	}
+	if req.Netns != "" && req.Netns != cp.Plan.Netns {
+		return coded(wire.CodeInvalidEnv, model.Invalid("CNI_NETNS", "is %s, but container %s is attached in %s", req.Netns, key.ContainerID, cp.Plan.Netns))
+	}
+	if err := a.dp.Check(ctx, cp.Plan); err != nil {
+		return coded(wire.CodeDataplane, fmt.Errorf("container %s: %w", key.ContainerID, err))
+	}
+	return nil
+}
+
+// GC removes the attachments of network (a delegate-mode configuration's network, "" for the
+// pod-wide configuration) that the runtime no longer lists as valid. It goes on past failures and
+// returns them all.
+func (a *Agent) GC(ctx context.Context, req wire.Request) error {
+	valid := make(map[wire.Attachment]bool, len(req.ValidAttachments))
+	for _, v := range req.ValidAttachments {
+		valid[v] = true
+	}
+	var errs []error
+	for _, cp := range a.Checkpoints() {
+		if cp.Network != req.Network || valid[cp.Key()] {
+			continue
+		}
+		if err := a.collect(ctx, cp.Key()); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (a *Agent) collect(ctx context.Context, key wire.Attachment) error {
+	unlock := a.locks.lock(key.ContainerID)
+	defer unlock()
+	if err := a.detach(ctx, key); err != nil {
+		return err
+	}
+	a.log.Info("garbage-collected an attachment the runtime no longer lists", "container", key.ContainerID, "ifname", key.IfName)
+	return nil
+}
+
+// Reconcile, run at start, removes the attachments whose network namespace no longer exists: their
+// pods died while the agent was down, and no DEL may ever come. It returns the attachments removed.
+func (a *Agent) Reconcile(ctx context.Context) ([]wire.Attachment, error) {
+	var gone []wire.Attachment
+	var errs []error
+	for _, cp := range a.Checkpoints() {
+		if a.netnsExists(cp.Plan.Netns) {
+			continue
+		}
+		unlock := a.locks.lock(cp.ContainerID)
+		err := a.detach(ctx, cp.Key())
+		unlock()
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		a.log.Info("removed the attachment of a network namespace that is gone", "container", cp.ContainerID, "ifname", cp.IfName, "netns", cp.Plan.Netns)
+		gone = append(gone, cp.Key())
+	}
+	return gone, errors.Join(errs...)
+}

@@ -1,0 +1,66 @@
+package agent
+
+import (
+	"context"
+	"errors"
+
+	"github.com/knitter-cni/knitter/core/alloc"
+	"github.com/knitter-cni/knitter/core/model"
+)
+
+// ErrUnavailable marks a failure that a retry may cure: the manager or the API server is down or
+// not the leader. Ports wrap it (or return a *model.Error of model.CodeUnavailable); the agent
+// answers such failures with CNI's "try again later".
+var ErrUnavailable = errors.New("unavailable; retry shortly")
+
+// PodKey identifies the pod of a CNI call, from CNI_ARGS.
+type PodKey struct {
+	Namespace string
+	Name      string
+	// UID is K8S_POD_UID when the runtime passes it; empty otherwise.
+	UID string
+}
+
+// String formats k as "namespace/name".
+func (k PodKey) String() string { return k.Namespace + "/" + k.Name }
+
+// PodInfo is what the agent needs to know of a pod.
+type PodInfo struct {
+	Ref         model.PodRef
+	Annotations map[string]string
+	// Owner is the sticky key of the pod's addresses ("statefulset/ns/web/0"), empty if none.
+	Owner string
+}
+
+// PodSource finds pods. The real adapter reads the API server (adapters/kube); the local demo reads
+// pod files (FilePods); tests use a map.
+type PodSource interface {
+	// Pod returns the pod named by k. A pod that does not exist (or whose UID is not k.UID) is a
+	// model.CodeNotFound error; an unreachable source wraps ErrUnavailable.
+	Pod(ctx context.Context, k PodKey) (PodInfo, error)
+}
+
+// Manager is what the agent asks of knitter-manager. ManagerClient adapts httpapi.Client to it.
+// Errors are *model.Error values; those that mean "retry later" wrap ErrUnavailable.
+type Manager interface {
+	// Pod returns a pod's allocation, model.CodeNotFound if it has none.
+	Pod(ctx context.Context, uid string) (model.Pod, error)
+	// AllocatePod allocates every port of a pod; it is idempotent by pod UID.
+	AllocatePod(ctx context.Context, r alloc.PodRequest) (model.Pod, error)
+	// BindPod records that the pod's ports are built on node.
+	BindPod(ctx context.Context, uid, node string) error
+	// Tenant returns a tenant (for its default network).
+	Tenant(ctx context.Context, name string) (model.Tenant, error)
+	// Network returns a network by tenant and name.
+	Network(ctx context.Context, tenant, name string) (model.Network, error)
+	// RegisterNode registers the node or refreshes its heartbeat.
+	RegisterNode(ctx context.Context, n model.Node) error
+	// Nodes lists every registered node.
+	Nodes(ctx context.Context) ([]model.Node, error)
+}
+
+// transient reports whether err is worth retrying later as it is.
+func transient(err error) bool {
+	return errors.Is(err, ErrUnavailable) || model.CodeOf(err) == model.CodeUnavailable ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}

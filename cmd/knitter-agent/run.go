@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/knitter-cni/knitter/adapters/httpapi"
+	"github.com/knitter-cni/knitter/adapters/kube"
+	"github.com/knitter-cni/knitter/adapters/netlinkdp"
+	"github.com/knitter-cni/knitter/adapters/sriov"
+	"github.com/knitter-cni/knitter/agent"
+	"github.com/knitter-cni/knitter/core/plan"
+)
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(strings.ToUpper(level)))
+	if level == "" {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// run wires the real adapters into the agent and serves until ctx ends.
+func run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	mgr, err := managerClient(cfg.Manager)
+	if err != nil {
+		return err
+	}
+	pods, err := podSource(cfg)
+	if err != nil {
+		return err
+	}
+	dp, err := dataplane(cfg)
+	if err != nil {
+		return err
+	}
+	store, err := agent.OpenCheckpoints(cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	node := plan.Node{Name: cfg.NodeName, VTEPDevice: cfg.VTEPDevice, Uplinks: cfg.Uplinks, MTU: cfg.MTU}
+	if cfg.VTEP != "" {
+		node.VTEP = netip.MustParseAddr(cfg.VTEP) // validated
+	}
+	a, err := agent.New(dp, pods, agent.ManagerClient{C: mgr}, store, agent.Options{Node: node, DNS: cfg.DNS, Logger: log})
+	if err != nil {
+		return err
+	}
+	if gone, err := a.Reconcile(ctx); err != nil {
+		log.Warn("restart reconcile left some attachments; GC or DEL will retry", "err", err, "removed", len(gone))
+	} else if len(gone) > 0 {
+		log.Info("restart reconcile removed attachments of namespaces that are gone", "removed", len(gone))
+	}
+	ln, err := agent.Listen(cfg.Socket)
+	if err != nil {
+		return err
+	}
+	log.Info("knitter-agent serving", "socket", cfg.Socket, "node", cfg.NodeName, "vtep", cfg.VTEP,
+		"manager", cfg.Manager.URL, "state_dir", cfg.StateDir, "checkpoints", len(a.Checkpoints()))
+	loops := make(chan struct{})
+	go func() {
+		defer close(loops)
+		a.Run(ctx, agent.Intervals{Heartbeat: time.Duration(cfg.Heartbeat), Peers: time.Duration(cfg.PeerPoll)})
+	}()
+	err = agent.NewServer(a, cfg.MaxConcurrent).Serve(ctx, ln)
+	<-loops
+	return err
+}
+
+func managerClient(m ManagerConfig) (*httpapi.Client, error) {
+	var token string
+	if m.TokenFile != "" {
+		b, err := os.ReadFile(m.TokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("manager.token_file: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	return httpapi.NewClient(httpapi.ClientConfig{URL: m.URL, Token: token, CAFile: m.CAFile, Timeout: 10 * time.Second})
+}
+
+// podSource reads pods from the API server when one is configured, else from pod files.
+func podSource(cfg Config) (agent.PodSource, error) {
+	if cfg.Kubeconfig == "" && !cfg.InCluster {
+		return agent.FilePods{Dir: cfg.PodDir}, nil
+	}
+	rc, err := kube.RestConfig(cfg.Kubeconfig, 0)
+	if err != nil {
+		return nil, err
+	}
+	return kube.NewPodSource(rc)
+}
+
+func dataplane(cfg Config) (agent.Dataplane, error) {
+	opts := netlinkdp.Options{HostNetns: cfg.HostNetns}
+	if cfg.SRIOV.SysfsRoot != "" {
+		pool, err := sriov.NewPool(sriov.Options{Root: cfg.SRIOV.SysfsRoot, RecordFile: cfg.SRIOV.RecordFile})
+		if err != nil {
+			return nil, err
+		}
+		opts.VFs = pool
+	}
+	return netlinkdp.New(opts)
+}

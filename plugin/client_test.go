@@ -1,0 +1,144 @@
+package plugin
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
+
+	"github.com/knitter-cni/knitter/agent/wire"
+)
+
+func TestReadAnswer(t *testing.T) {
+	for _, c := range []struct {
+		in, body string
+		status   int
+		err      string
+	}{
+		{"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}extra", "{}", 200, ""},
+		{"HTTP/1.0 503 Service Unavailable\r\n\r\n{\"code\":11}", "{\"code\":11}", 503, ""},
+		{"SSH-2.0-OpenSSH\r\n", "", 0, "not an HTTP answer"},
+		{"HTTP/1.1 abc OK\r\n\r\n", "", 0, "not an HTTP status"},
+		{"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "", 0, "bad Content-Length"},
+		{"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", "", 0, "EOF"},
+		{"HTTP/1.1 200 OK\r\nX: y", "", 0, "EOF"},
+	} {
+		status, body, err := readAnswer(bufio.NewReader(strings.NewReader(c.in)))
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%q: %v, want an error with %q", c.in, err, c.err)
+			}
+			continue
+		}
+		if err != nil || status != c.status || string(body) != c.body {
+			t.Errorf("%q: %d %q %v, want %d %q", c.in, status, body, err, c.status, c.body)
+		}
+	}
+}
+
+// fakeAgent answers every connection with answer (or nothing, if empty) and returns the socket.
+func fakeAgent(t *testing.T, answer string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "knp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "a.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				r := bufio.NewReader(c)
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil || line == "\r\n" {
+						break
+					}
+				}
+				if answer == "" {
+					_, _ = io.Copy(io.Discard, r) // hold the connection until the plugin gives up
+				} else {
+					_, _ = c.Write([]byte(answer))
+				}
+				_ = c.Close()
+			}()
+		}
+	}()
+	return sock
+}
+
+func args(sock, extra string) *skel.CmdArgs {
+	return &skel.CmdArgs{ContainerID: "c1", Netns: "/run/netns/c1", IfName: "eth0",
+		StdinData: []byte(`{"cniVersion":"1.1.0","name":"k","type":"knitter","agentSocket":"` + sock + `"` + extra + `}`)}
+}
+
+func wantCode(t *testing.T, err error, code uint, part string) {
+	t.Helper()
+	var e *types.Error
+	if !errors.As(err, &e) || e.Code != code || !strings.Contains(e.Error(), part) {
+		t.Fatalf("error %v, want CNI code %d mentioning %q", err, code, part)
+	}
+}
+
+func TestAgentAnswers(t *testing.T) {
+	p := &Plugin{Out: &strings.Builder{}}
+	wantCode(t, p.Add(args(fakeAgent(t, ""), `,"timeout":"50ms"`)), types.ErrTryAgainLater, "did not answer add within 50ms")
+	wantCode(t, p.Add(args(fakeAgent(t, "HTTP/1.0 500 Internal\r\n\r\npanic"), "")), types.ErrInternal, "HTTP 500: panic")
+	wantCode(t, p.Add(args(fakeAgent(t, "HTTP/1.0 200 OK\r\n\r\n{}"), "")), types.ErrInternal, "without a result")
+	wantCode(t, p.Add(args(fakeAgent(t, "HTTP/1.0 200 OK\r\n\r\nnot json"), "")), types.ErrTryAgainLater, "decoding")
+	wantCode(t, p.Del(args(fakeAgent(t, "HTTP/1.0 400 Bad\r\n\r\n{\"code\":100,\"msg\":\"bad pod\",\"details\":\"invalid\"}"), "")), 100, "bad pod")
+	wantCode(t, p.Add(&skel.CmdArgs{StdinData: []byte("{")}), types.ErrDecodingFailure, "not valid JSON")
+}
+
+func TestLogFile(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "plugin.log")
+	p := &Plugin{Out: &strings.Builder{}}
+	sock := fakeAgent(t, "HTTP/1.0 200 OK\r\n\r\n{}")
+	if err := p.Del(args(sock, `,"logFile":"`+log+`"`)); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.Check(args(filepath.Join(t.TempDir(), "none.sock"), `,"logFile":"`+log+`"`))
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "cmd=del") || !strings.Contains(lines[0], "result=ok") ||
+		!strings.Contains(lines[1], "cmd=check") || !strings.Contains(lines[1], "not reachable") {
+		t.Fatalf("log:\n%s", b)
+	}
+}
+
+func TestConfigDefaultsAndGCAttachments(t *testing.T) {
+	c, err := LoadConfig([]byte(`{"cniVersion":"1.1.0","cni.dev/attachments":[{"containerID":"a","ifname":"eth0"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AgentSocket != wire.DefaultSocket || c.CallTimeout() != DefaultTimeout || c.dns() != nil {
+		t.Fatalf("defaults %+v", c)
+	}
+	if got := c.validAttachments(); len(got) != 1 || got[0] != (wire.Attachment{ContainerID: "a", IfName: "eth0"}) {
+		t.Fatalf("attachments %+v", got)
+	}
+	for _, bad := range []string{`{"timeout":"0s"}`, `{"timeout":"1h"}`, `{"network":"a/"}`, `{"network":"a/b/c"}`} {
+		if _, err := LoadConfig([]byte(bad)); err == nil {
+			t.Errorf("%s loaded", bad)
+		}
+	}
+}

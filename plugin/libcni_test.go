@@ -1,0 +1,279 @@
+package plugin_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/types"
+	types040 "github.com/containernetworking/cni/pkg/types/040"
+	types100 "github.com/containernetworking/cni/pkg/types/100"
+
+	"github.com/knitter-cni/knitter/agent/agenttest"
+	"github.com/knitter-cni/knitter/core/netspec"
+)
+
+// binDir holds the plugin binary, built once, named as a network configuration's "type" names it.
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "knitter-plugin-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "knitter"), "github.com/knitter-cni/knitter/cmd/knitter-plugin")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building knitter-plugin: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var ctx = context.Background()
+
+// runtime is a container runtime's CNI library with its own result cache.
+type runtime struct {
+	cni  *libcni.CNIConfig
+	list *libcni.NetworkConfigList
+}
+
+func newRuntime(t *testing.T, conf string) *runtime {
+	t.Helper()
+	list, err := libcniList(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &runtime{cni: libcniConfig(t.TempDir()), list: list}
+}
+
+func libcniList(conf string) (*libcni.NetworkConfigList, error) {
+	return libcni.ConfListFromBytes([]byte(conf))
+}
+
+// libcniConfig finds the plugin in binDir and caches results in cacheDir.
+func libcniConfig(cacheDir string) *libcni.CNIConfig {
+	return libcni.NewCNIConfigWithCacheDir([]string{binDir}, cacheDir, nil)
+}
+
+// confList is a network configuration list of one knitter plugin; extra is more JSON members.
+func confList(version, socket, extra string) string {
+	return fmt.Sprintf(`{"cniVersion":%q,"name":"knitter","plugins":[{"type":"knitter","agentSocket":%q,"timeout":"20s"%s}]}`, version, socket, extra)
+}
+
+// rtConf is the runtime's view of container id of pod acme/name, in its namespace of w (nil: a path
+// that does not exist).
+func rtConf(w *agenttest.World, id, name string) *libcni.RuntimeConf {
+	netns := "/run/netns/" + id
+	if w != nil {
+		netns = w.Netns(id)
+	}
+	return &libcni.RuntimeConf{ContainerID: id, NetNS: netns, IfName: "eth0",
+		Args: [][2]string{{"IgnoreUnknown", "1"}, {"K8S_POD_NAMESPACE", "acme"}, {"K8S_POD_NAME", name}}}
+}
+
+// wantCNIError fails unless err is a CNI error with code whose message has every part.
+func wantCNIError(t *testing.T, err error, code uint, parts ...string) {
+	t.Helper()
+	var e *types.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error %v (%T), want a CNI error with code %d", err, err, code)
+	}
+	if e.Code != code {
+		t.Fatalf("CNI error code %d (%v), want %d", e.Code, e, code)
+	}
+	for _, p := range parts {
+		if !strings.Contains(e.Error(), p) {
+			t.Fatalf("error %q does not mention %q", e.Error(), p)
+		}
+	}
+}
+
+func TestLifecycleThroughLibcni(t *testing.T) {
+	w := agenttest.NewWorld(t)
+	sock := w.Serve(t)
+	w.Pods.Put("acme", "web", "", map[string]string{netspec.NPWGAnnotation: "vl,mv"})
+	rt := newRuntime(t, confList("1.1.0", sock, `,"dns":{"nameservers":["9.9.9.9"]}`))
+	if err := rt.cni.GetStatusNetworkList(ctx, rt.list); err != nil {
+		t.Fatalf("STATUS: %v", err)
+	}
+	raw, err := rt.cni.AddNetworkList(ctx, rt.list, rtConf(w, "c1", "web"))
+	if err != nil {
+		t.Fatalf("ADD: %v", err)
+	}
+	res, err := types100.NewResultFromResult(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod, _ := w.Mgr.Pod(t, "acme-web")
+	if res.CNIVersion != "1.1.0" || len(res.Interfaces) != 3 || len(res.IPs) != 3 {
+		t.Fatalf("result %s", mustJSON(res))
+	}
+	for i, itf := range res.Interfaces {
+		if itf.Name != pod.Ports[i].Interface || itf.Mac != pod.Ports[i].MAC.String() || itf.Sandbox != w.Netns("c1") || itf.Mtu == 0 {
+			t.Errorf("interface %d = %+v, want port %+v", i, itf, pod.Ports[i])
+		}
+	}
+	for i, ip := range res.IPs {
+		if *ip.Interface != i || !ip.Address.IP.Equal(pod.Ports[i].IPs[0].AsSlice()) || ip.Gateway == nil {
+			t.Errorf("ip %d = %s, want %s on interface %d with a gateway", i, ip, pod.Ports[i].IPs[0], i)
+		}
+	}
+	if len(res.Routes) != 1 || res.Routes[0].Dst.String() != "0.0.0.0/0" || res.Routes[0].GW.String() != "10.1.0.1" {
+		t.Errorf("routes %v, want the default route through 10.1.0.1", res.Routes)
+	}
+	if strings.Join(res.DNS.Nameservers, ",") != "9.9.9.9" {
+		t.Errorf("dns %+v, want the configuration's", res.DNS)
+	}
+	if err := rt.cni.CheckNetworkList(ctx, rt.list, rtConf(w, "c1", "web")); err != nil {
+		t.Fatalf("CHECK: %v", err)
+	}
+	again, err := rt.cni.AddNetworkList(ctx, rt.list, rtConf(w, "c1", "web"))
+	if err != nil || mustJSON(again) != mustJSON(raw) {
+		t.Fatalf("repeated ADD = %s, %v; want %s", mustJSON(again), err, mustJSON(raw))
+	}
+	for i := range 2 {
+		if err := rt.cni.DelNetworkList(ctx, rt.list, rtConf(w, "c1", "web")); err != nil {
+			t.Fatalf("DEL %d: %v", i+1, err)
+		}
+	}
+	if w.Attached() != 0 || len(w.Agent.Checkpoints()) != 0 {
+		t.Fatal("DEL left links or checkpoints")
+	}
+	wantCNIError(t, rt.cni.CheckNetworkList(ctx, rt.list, rtConf(w, "c1", "web")), types.ErrUnknownContainer, "ADD it first")
+}
+
+func TestOutOfOrderCalls(t *testing.T) {
+	w := agenttest.NewWorld(t)
+	sock := w.Serve(t)
+	w.Pods.Put("acme", "web", "", nil)
+	rt := newRuntime(t, confList("1.1.0", sock, ""))
+	if err := rt.cni.DelNetworkList(ctx, rt.list, rtConf(w, "c1", "web")); err != nil {
+		t.Fatalf("DEL before ADD: %v", err)
+	}
+	wantCNIError(t, rt.cni.CheckNetworkList(ctx, rt.list, rtConf(w, "c1", "web")), types.ErrUnknownContainer)
+	if _, err := rt.cni.AddNetworkList(ctx, rt.list, rtConf(w, "c1", "web")); err != nil {
+		t.Fatalf("ADD after DEL: %v", err)
+	}
+	// The runtime deletes while the manager and the API server are down.
+	w.Mgr.SetDown(true)
+	w.Pods.SetDown(true)
+	if err := rt.cni.DelNetworkList(ctx, rt.list, rtConf(w, "c1", "web")); err != nil {
+		t.Fatalf("DEL with the manager down: %v", err)
+	}
+	_, err := rt.cni.AddNetworkList(ctx, rt.list, rtConf(w, "c2", "web"))
+	wantCNIError(t, err, types.ErrTryAgainLater, "acme/web")
+	w.Pods.SetDown(false)
+	_, err = rt.cni.AddNetworkList(ctx, rt.list, rtConf(w, "c2", "web"))
+	wantCNIError(t, err, types.ErrTryAgainLater, "unavailable")
+}
+
+func TestGCThroughLibcni(t *testing.T) {
+	w := agenttest.NewWorld(t)
+	sock := w.Serve(t)
+	conf := confList("1.1.0", sock, "")
+	adder := newRuntime(t, conf)
+	for _, id := range []string{"c1", "c2"} {
+		w.Pods.Put("acme", "pod-"+id, "", nil)
+		if _, err := adder.cni.AddNetworkList(ctx, adder.list, rtConf(w, id, "pod-"+id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A runtime that lost its cache: only the plugin's GC can find c1.
+	gc := newRuntime(t, conf)
+	if err := gc.cni.GCNetworkList(ctx, gc.list, &libcni.GCArgs{ValidAttachments: []types.GCAttachment{{ContainerID: "c2", IfName: "eth0"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if cps := w.Agent.Checkpoints(); len(cps) != 1 || cps[0].ContainerID != "c2" {
+		t.Fatalf("after GC: %+v, want c2 alone", cps)
+	}
+	if len(w.DP.Links(w.Netns("c1"))) != 0 {
+		t.Fatal("c1's links survived GC")
+	}
+}
+
+func TestResultConversion(t *testing.T) {
+	w := agenttest.NewWorld(t)
+	sock := w.Serve(t)
+	w.Pods.Put("acme", "web", "", map[string]string{netspec.NPWGAnnotation: "vl"})
+	for i, v := range []string{"0.4.0", "1.0.0", "1.1.0"} {
+		rt := newRuntime(t, confList(v, sock, ""))
+		raw, err := rt.cni.AddNetworkList(ctx, rt.list, rtConf(w, fmt.Sprintf("c%d", i), "web"))
+		if err != nil {
+			t.Fatalf("%s: ADD: %v", v, err)
+		}
+		if raw.Version() != v {
+			t.Fatalf("%s: result version %s", v, raw.Version())
+		}
+		if v == "0.4.0" {
+			r, ok := raw.(*types040.Result)
+			if !ok || len(r.Interfaces) != 2 || len(r.IPs) != 2 || *r.IPs[1].Interface != 1 {
+				t.Fatalf("0.4.0 result %s", mustJSON(raw))
+			}
+			if err := rt.cni.CheckNetworkList(ctx, rt.list, rtConf(w, fmt.Sprintf("c%d", i), "web")); err != nil {
+				t.Fatalf("0.4.0 CHECK: %v", err)
+			}
+			continue
+		}
+		r, err := types100.NewResultFromResult(raw)
+		if err != nil || len(r.Interfaces) != 2 || r.Interfaces[1].Name != "net1" {
+			t.Fatalf("%s result %s, %v", v, mustJSON(raw), err)
+		}
+	}
+	rt := newRuntime(t, confList("0.3.1", sock, ""))
+	_, err := rt.cni.AddNetworkList(ctx, rt.list, rtConf(w, "c9", "web"))
+	wantCNIError(t, err, types.ErrIncompatibleCNIVersion, "0.3.1")
+}
+
+func TestInvalidConfigAndAnnotations(t *testing.T) {
+	w := agenttest.NewWorld(t)
+	sock := w.Serve(t)
+	w.Pods.Put("acme", "web", "", nil)
+	for _, c := range []struct{ extra, field string }{
+		{`,"timeout":"forever"`, "timeout"},
+		{`,"network":"no-tenant"`, "network"},
+	} {
+		conf := strings.Replace(confList("1.1.0", sock, ""), `"timeout":"20s"`, `"x":1`, 1)
+		rt := newRuntime(t, strings.Replace(conf, `"x":1`, `"x":1`+c.extra, 1))
+		_, err := rt.cni.AddNetworkList(ctx, rt.list, rtConf(w, "c1", "web"))
+		wantCNIError(t, err, types.ErrInvalidNetworkConfig, c.field)
+	}
+	w.Pods.Put("acme", "bad", "", map[string]string{netspec.NPWGAnnotation: `[{"name":"vl","interfce":"net1"}]`})
+	rt := newRuntime(t, confList("1.1.0", sock, ""))
+	_, err := rt.cni.AddNetworkList(ctx, rt.list, rtConf(w, "c2", "bad"))
+	wantCNIError(t, err, 100, `annotations["k8s.v1.cni.cncf.io/networks"]`)
+	if len(w.Agent.Checkpoints()) != 0 || w.Attached() != 0 {
+		t.Fatal("an invalid pod left a checkpoint or links")
+	}
+	if _, ok := w.Mgr.Pod(t, "acme-bad"); ok {
+		t.Fatal("an invalid pod got ports")
+	}
+}
+
+func TestAgentDown(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "nobody.sock")
+	rt := newRuntime(t, confList("1.1.0", sock, ""))
+	wantCNIError(t, rt.cni.GetStatusNetworkList(ctx, rt.list), types.ErrPluginNotAvailable, "not reachable", sock)
+	_, err := rt.cni.AddNetworkList(ctx, rt.list, rtConf(nil, "c1", "web"))
+	wantCNIError(t, err, types.ErrTryAgainLater, "not reachable")
+	wantCNIError(t, rt.cni.DelNetworkList(ctx, rt.list, rtConf(nil, "c1", "web")), types.ErrTryAgainLater)
+}
+
+func TestStatusBeforeRegistration(t *testing.T) {
+	w := agenttest.NewWorld(t)
+	w.Mgr.SetDown(true)
+	w.Agent = w.NewAgent(t) // restarted, not registered yet
+	sock := w.Serve(t)
+	rt := newRuntime(t, confList("1.1.0", sock, ""))
+	wantCNIError(t, rt.cni.GetStatusNetworkList(ctx, rt.list), types.ErrPluginNotAvailable, "has not registered")
+}
