@@ -20,16 +20,6 @@ import (
 	"github.com/knitter-cni/knitter/manager"
 )
 
-type etcdStore struct{ *etcdstore.Store }
-
-func (s etcdStore) Submit(ctx context.Context, muts []alloc.Mutation) (manager.Waiter, error) {
-	p, err := s.Store.Submit(ctx, muts)
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
 type backend struct{ *manager.Manager }
 
 func (b backend) Status() httpapi.Status {
@@ -59,7 +49,7 @@ func newRig(b *testing.B, dir string) *rig {
 	if err := store.Campaign(ctx, "bench"); err != nil {
 		b.Fatal(err)
 	}
-	mgr, err := manager.New(etcdStore{store}, manager.Options{Alloc: alloc.DefaultConfig(), AdminToken: "bench-admin-token-0123456789"})
+	mgr, err := manager.New(etcdstore.ManagerStore{Store: store}, manager.Options{Alloc: alloc.DefaultConfig(), AdminToken: "bench-admin-token-0123456789"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -216,7 +206,7 @@ func BenchmarkManagerColdStart150k(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		mgr, err := manager.New(etcdStore{r.store}, manager.Options{Alloc: alloc.DefaultConfig()})
+		mgr, err := manager.New(etcdstore.ManagerStore{Store: r.store}, manager.Options{Alloc: alloc.DefaultConfig()})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -20,20 +20,8 @@ import (
 	"github.com/knitter-cni/knitter/adapters/etcdstore"
 	"github.com/knitter-cni/knitter/adapters/httpapi"
 	"github.com/knitter-cni/knitter/adapters/pki"
-	"github.com/knitter-cni/knitter/core/alloc"
 	"github.com/knitter-cni/knitter/manager"
 )
-
-// etcdStore adapts *etcdstore.Store to manager.Store.
-type etcdStore struct{ *etcdstore.Store }
-
-func (s etcdStore) Submit(ctx context.Context, muts []alloc.Mutation) (manager.Waiter, error) {
-	p, err := s.Store.Submit(ctx, muts)
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
-}
 
 // leadership tracks this manager's role and where the leader is, for httpapi.Status.
 type leadership struct {
@@ -90,7 +78,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	mgr, err := manager.New(etcdStore{store}, manager.Options{Alloc: cfg.allocConfig(), AdminToken: adminToken,
+	mgr, err := manager.New(etcdstore.ManagerStore{Store: store}, manager.Options{Alloc: cfg.allocConfig(), AdminToken: adminToken,
 		Logger: log, Metrics: manager.NewMetrics(reg)})
 	if err != nil {
 		return err
