@@ -1,0 +1,119 @@
+// Package cluster is what Knitter's end-to-end specs run against: a Cluster of nodes with a manager,
+// on which pods are created and deleted the way a container runtime would. Each world that can run
+// the suite — the local machine's network namespaces (package local), and later the simulator and a
+// real Kubernetes cluster — is a driver implementing Cluster, so that the same specs run on every one.
+//
+// Some specs need more than every driver can give: making CNI calls for a pod directly, or looking at
+// a node's checkpoints. Those abilities are optional interfaces (Runtime, Inspector) that specs
+// type-assert, skipping with a message where a driver lacks them.
+package cluster
+
+import (
+	"context"
+	"net/netip"
+
+	types100 "github.com/containernetworking/cni/pkg/types/100"
+
+	"github.com/knitter-cni/knitter/adapters/httpapi"
+)
+
+// Cluster is one running Knitter installation that specs drive.
+type Cluster interface {
+	// Nodes lists the cluster's nodes in a stable order.
+	Nodes() []Node
+	// CreatePod creates a pod on spec.Node and attaches it through knitter-plugin ADD. When the pod
+	// object was made but ADD failed, CreatePod returns the pod together with the error, so that the
+	// caller can look at what is left and must DeletePod it.
+	CreatePod(ctx context.Context, spec PodSpec) (*Pod, error)
+	// DeletePod detaches the pod (plugin DEL), removes its sandbox and releases its ports, as deleting
+	// a pod object does. Deleting a pod twice is no error.
+	DeletePod(ctx context.Context, pod *Pod) error
+	// Exec runs argv inside the pod's network namespace and returns its combined output.
+	Exec(ctx context.Context, pod *Pod, argv ...string) (string, error)
+	// Ping sends ICMP echoes from inside the pod to dst until one is answered (nil) or ctx ends.
+	Ping(ctx context.Context, from *Pod, dst netip.Addr) error
+	// ManagerClient is an admin client of the cluster's knitter-manager.
+	ManagerClient() *httpapi.Client
+	// StopManager stops knitter-manager; its state survives for StartManager.
+	StopManager(ctx context.Context) error
+	// StartManager starts knitter-manager again and waits until it serves.
+	StartManager(ctx context.Context) error
+	// Down removes everything the cluster made. It is safe to call twice.
+	Down(ctx context.Context) error
+}
+
+// Node is one node of a cluster.
+type Node struct {
+	Name string
+	// VTEP is the node's underlay address, its VXLAN tunnel endpoint.
+	VTEP netip.Addr
+}
+
+// PodSpec is the part of a Kubernetes pod that Knitter looks at.
+type PodSpec struct {
+	Namespace string
+	Name      string
+	// Node is the node the pod runs on (a name from Nodes).
+	Node string
+	// Annotations are the pod's annotations, such as k8s.v1.cni.cncf.io/networks.
+	Annotations map[string]string
+}
+
+// Pod is a pod the cluster created.
+type Pod struct {
+	Namespace string
+	Name      string
+	UID       string
+	Node      string
+	// ContainerID is the pod sandbox's ID as the runtime passed it to CNI.
+	ContainerID string
+	// Netns is the path of the sandbox's network namespace.
+	Netns string
+	// Result is knitter-plugin's ADD result; nil when ADD failed.
+	Result *types100.Result
+	// Interfaces are the pod's interfaces read back from the kernel after ADD, loopback excluded.
+	Interfaces []Interface
+}
+
+// Key is "namespace/name".
+func (p *Pod) Key() string { return p.Namespace + "/" + p.Name }
+
+// Interface returns the pod's interface called name, read back after ADD.
+func (p *Pod) Interface(name string) (Interface, bool) {
+	for _, i := range p.Interfaces {
+		if i.Name == name {
+			return i, true
+		}
+	}
+	return Interface{}, false
+}
+
+// Interface is one network interface inside a pod, as the kernel reports it.
+type Interface struct {
+	Name string
+	MAC  string
+	MTU  int
+	// Addrs are its global-scope addresses, IPv4 first (link-local IPv6 addresses are left out).
+	Addrs []netip.Prefix
+}
+
+// Runtime is implemented by drivers that let a spec make CNI calls for an existing pod itself, as a
+// container runtime retrying or cleaning up would.
+type Runtime interface {
+	// Add runs CNI ADD for the pod's sandbox again and returns the result.
+	Add(ctx context.Context, pod *Pod) (*types100.Result, error)
+	// Del runs CNI DEL for the pod's sandbox; the sandbox stays.
+	Del(ctx context.Context, pod *Pod) error
+	// Check runs CNI CHECK for the pod's sandbox.
+	Check(ctx context.Context, pod *Pod) error
+}
+
+// Inspector is implemented by drivers that can look inside nodes and sandboxes.
+type Inspector interface {
+	// PodInterfaces reads the pod's interfaces from the kernel now.
+	PodInterfaces(ctx context.Context, pod *Pod) ([]Interface, error)
+	// Checkpoints lists the attachments node's agent has checkpointed, as "containerID@ifname".
+	Checkpoints(ctx context.Context, node string) ([]string, error)
+	// NodeLinks lists the names of the links in node's network namespace.
+	NodeLinks(ctx context.Context, node string) ([]string, error)
+}

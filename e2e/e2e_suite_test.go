@@ -1,0 +1,94 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/knitter-cni/knitter/e2e/cluster"
+	"github.com/knitter-cni/knitter/e2e/cluster/local"
+)
+
+// driverEnv selects the cluster driver; the default is local.
+const driverEnv = "KNITTER_E2E_DRIVER"
+
+// upTimeout bounds bringing a cluster up, the first `make build` of a clean checkout included.
+const upTimeout = 15 * time.Minute
+
+// The suite's cluster, up for every spec; specs create and delete their own pods on it.
+var (
+	c     cluster.Cluster
+	node1 string
+	node2 string
+)
+
+func TestE2E(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Knitter e2e")
+}
+
+var _ = BeforeSuite(func(ctx SpecContext) {
+	var err error
+	c, err = upCluster(ctx, 2)
+	Expect(err).NotTo(HaveOccurred())
+	nodes := c.Nodes()
+	Expect(nodes).To(HaveLen(2))
+	node1, node2 = nodes[0].Name, nodes[1].Name
+}, NodeTimeout(upTimeout))
+
+var _ = AfterSuite(func(ctx SpecContext) {
+	if c == nil {
+		return
+	}
+	Expect(c.Down(ctx)).To(Succeed())
+	expectNothingLeft(c)
+}, NodeTimeout(5*time.Minute))
+
+// upCluster brings up a cluster of the selected driver with the suite's networks.
+func upCluster(ctx context.Context, nodes int) (cluster.Cluster, error) {
+	driver := os.Getenv(driverEnv)
+	switch driver {
+	case "", "local":
+		if os.Geteuid() != 0 {
+			Skip("the local driver needs root (network namespaces); run the suite as root")
+		}
+		bootstrap, err := filepath.Abs(filepath.Join("testdata", "bootstrap.yaml"))
+		if err != nil {
+			return nil, err
+		}
+		lc, err := local.Up(ctx, local.Config{Nodes: nodes, Bootstrap: bootstrap, Progress: GinkgoWriter})
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(GinkgoWriter, "local cluster %s in %s; if this run dies, remove it with: go run ./hack/localcluster down --dir %s\n",
+			lc.RunID(), lc.Dir(), lc.Dir())
+		return lc, nil
+	case "sim", "kube":
+		return nil, fmt.Errorf("%s=%s: that driver is not built yet; use local", driverEnv, driver)
+	}
+	return nil, fmt.Errorf("%s=%q: unknown driver; use local (sim and kube are planned)", driverEnv, driver)
+}
+
+// leftoverLister is implemented by drivers that can say what of a cluster is still on the machine.
+type leftoverLister interface {
+	Leftovers() ([]string, error)
+}
+
+// expectNothingLeft fails if a cluster that is down left anything behind.
+func expectNothingLeft(cl cluster.Cluster) {
+	GinkgoHelper()
+	ll, ok := cl.(leftoverLister)
+	if !ok {
+		return
+	}
+	left, err := ll.Leftovers()
+	Expect(err).NotTo(HaveOccurred())
+	Expect(left).To(BeEmpty(), "left behind after Down: %s", strings.Join(left, "; "))
+}

@@ -1,0 +1,96 @@
+package e2e
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/containernetworking/cni/pkg/types"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/knitter-cni/knitter/e2e/cluster"
+)
+
+var _ = Describe("the CNI lifecycle", Label("lifecycle"), func() {
+	It("answers a repeated ADD with the same result and leaves the interfaces as they were", func(ctx SpecContext) {
+		rt := runtimeOf(c)
+		pod := createPod(ctx, cluster.PodSpec{Name: podName("again"), Node: node2, Annotations: npwg("green@net1, mv@net2")})
+		first, err := json.Marshal(pod.Result)
+		Expect(err).NotTo(HaveOccurred())
+		for range 2 {
+			res, err := rt.Add(ctx, pod)
+			Expect(err).NotTo(HaveOccurred())
+			again, err := json.Marshal(res)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(string(again)).To(MatchJSON(first))
+		}
+		now, err := inspectorOf(c).PodInterfaces(ctx, pod)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(now).To(Equal(pod.Interfaces))
+	})
+
+	It("takes DEL twice, and removes the interfaces and the checkpoint", func(ctx SpecContext) {
+		rt, in := runtimeOf(c), inspectorOf(c)
+		pod := createPod(ctx, cluster.PodSpec{Name: podName("del"), Node: node1, Annotations: npwg("mv@net1")})
+		Expect(checkpointsOf(ctx, in, pod)).NotTo(BeEmpty())
+		Expect(rt.Del(ctx, pod)).To(Succeed())
+		Expect(rt.Del(ctx, pod)).To(Succeed(), "a second DEL")
+		Expect(in.PodInterfaces(ctx, pod)).To(BeEmpty())
+		Expect(checkpointsOf(ctx, in, pod)).To(BeEmpty())
+		Expect(rt.Check(ctx, pod)).NotTo(Succeed(), "CHECK after DEL")
+	})
+
+	Describe("with knitter-manager stopped", Serial, func() {
+		// Whatever a spec does, the manager runs again before its pods are deleted (AfterEach runs
+		// before the specs' DeferCleanup) and for the next spec.
+		AfterEach(func(ctx SpecContext) {
+			_ = c.StartManager(ctx) // fails only when it is running already
+		}, NodeTimeout(2*time.Minute))
+
+		It("still tears a pod down: DEL works from the agent's checkpoint alone", func(ctx SpecContext) {
+			rt, in := runtimeOf(c), inspectorOf(c)
+			pod := createPod(ctx, cluster.PodSpec{Name: podName("mgr-down-del"), Node: node2, Annotations: npwg("green@net1")})
+			Expect(c.StopManager(ctx)).To(Succeed())
+			Expect(rt.Del(ctx, pod)).To(Succeed())
+			Expect(in.PodInterfaces(ctx, pod)).To(BeEmpty())
+			Expect(checkpointsOf(ctx, in, pod)).To(BeEmpty())
+			Expect(c.StartManager(ctx)).To(Succeed())
+		}, NodeTimeout(3*time.Minute))
+
+		It("fails ADD with try-again-later, and ADD succeeds once the manager is back", func(ctx SpecContext) {
+			rt, in := runtimeOf(c), inspectorOf(c)
+			Expect(c.StopManager(ctx)).To(Succeed())
+			pod, err := c.CreatePod(ctx, cluster.PodSpec{Namespace: "e2e", Name: podName("mgr-down-add"), Node: node1})
+			Expect(pod).NotTo(BeNil())
+			DeferCleanup(func(ctx SpecContext) { Expect(c.DeletePod(ctx, pod)).To(Succeed()) }, NodeTimeout(time.Minute))
+			GinkgoWriter.Printf("ADD with the manager stopped: %v\n", err)
+			e := cniError(err)
+			Expect(e.Code).To(BeEquivalentTo(types.ErrTryAgainLater), "CNI error %v", e)
+			Expect(strings.ToLower(e.Error())).To(ContainSubstring("unavailable"))
+			Expect(in.PodInterfaces(ctx, pod)).To(BeEmpty(), "a failed ADD left interfaces")
+			Expect(checkpointsOf(ctx, in, pod)).To(BeEmpty(), "a failed ADD left a checkpoint")
+
+			Expect(c.StartManager(ctx)).To(Succeed())
+			res, err := rt.Add(ctx, pod)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(res.Interfaces).To(HaveLen(1))
+			Expect(res.Interfaces[0].Name).To(Equal("eth0"))
+			Expect(in.PodInterfaces(ctx, pod)).To(HaveLen(1))
+		}, NodeTimeout(3*time.Minute))
+	})
+})
+
+// checkpointsOf returns the checkpoints of the pod's sandbox on its node.
+func checkpointsOf(ctx SpecContext, in cluster.Inspector, pod *cluster.Pod) []string {
+	GinkgoHelper()
+	all, err := in.Checkpoints(ctx, pod.Node)
+	Expect(err).NotTo(HaveOccurred())
+	var out []string
+	for _, cp := range all {
+		if strings.HasPrefix(cp, pod.ContainerID+"@") {
+			out = append(out, cp)
+		}
+	}
+	return out
+}
