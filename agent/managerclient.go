@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/knitter-cni/knitter/adapters/httpapi"
 	"github.com/knitter-cni/knitter/core/alloc"
@@ -17,13 +16,20 @@ type ManagerClient struct {
 
 var _ Manager = ManagerClient{}
 
-// unavailable re-marks the client's "retry later" errors with the agent's ErrUnavailable.
+// unavailable re-marks the client's "retry later" errors with the agent's ErrUnavailable, keeping
+// the client's message (which already says to retry) as the whole text.
 func unavailable(err error) error {
 	if err != nil && errors.Is(err, httpapi.ErrUnavailable) {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return retryLater{err}
 	}
 	return err
 }
+
+// retryLater matches both ErrUnavailable and the error it wraps, and reads as the latter.
+type retryLater struct{ err error }
+
+func (e retryLater) Error() string   { return e.err.Error() }
+func (e retryLater) Unwrap() []error { return []error{ErrUnavailable, e.err} }
 
 // Pod implements Manager.
 func (m ManagerClient) Pod(ctx context.Context, uid string) (model.Pod, error) {
