@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync"
 
 	"github.com/knitter-cni/knitter/adapters/sriov"
@@ -34,6 +35,11 @@ type Dataplane struct {
 	// nodeMu serialises changes to shared node plumbing, so that two pods needing the same bridge
 	// do not both try to create it.
 	nodeMu sync.Mutex
+	// flood remembers, per VXLAN device index, the peers whose flood entries this process programmed
+	// or found, so that an Attach does not dump the node's whole forwarding table (which grows with
+	// every pod on the bridge) when nothing is missing. Guarded by nodeMu. A recreated device has a
+	// new index and starts empty; SyncPeers always reads the kernel and resets it.
+	flood map[int]map[netip.Addr]bool
 }
 
 var _ agent.Dataplane = (*Dataplane)(nil)

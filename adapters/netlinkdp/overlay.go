@@ -121,6 +121,9 @@ func (d *Dataplane) SyncPeers(ctx context.Context, vx plan.VXLAN) error {
 func (d *Dataplane) syncFDB(vx netlink.Link, peers []netip.Addr, exact bool) error {
 	h := d.node.h
 	idx := vx.Attrs().Index
+	if !exact && d.knowsPeers(idx, peers) {
+		return nil
+	}
 	entries, err := retryDump(func() ([]netlink.Neigh, error) { return h.NeighList(idx, unix.AF_BRIDGE) })
 	if err != nil {
 		return fmt.Errorf("listing forwarding entries: %w", err)
@@ -142,6 +145,10 @@ func (d *Dataplane) syncFDB(vx netlink.Link, peers []netip.Addr, exact bool) err
 		}
 	}
 	if !exact {
+		for peer := range have {
+			want[peer] = true
+		}
+		d.setFlood(idx, want)
 		return nil
 	}
 	for peer := range have {
@@ -152,7 +159,26 @@ func (d *Dataplane) syncFDB(vx netlink.Link, peers []netip.Addr, exact bool) err
 			return fmt.Errorf("removing forwarding entry to %s: %w", peer, err)
 		}
 	}
+	d.setFlood(idx, want)
 	return nil
+}
+
+// knowsPeers reports whether every peer's flood entry on device idx is known to be programmed.
+func (d *Dataplane) knowsPeers(idx int, peers []netip.Addr) bool {
+	known := d.flood[idx]
+	for _, p := range peers {
+		if !known[p] {
+			return false
+		}
+	}
+	return known != nil
+}
+
+func (d *Dataplane) setFlood(idx int, peers map[netip.Addr]bool) {
+	if d.flood == nil {
+		d.flood = map[int]map[netip.Addr]bool{}
+	}
+	d.flood[idx] = peers
 }
 
 func floodEntry(ifindex int, peer netip.Addr) *netlink.Neigh {
