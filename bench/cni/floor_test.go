@@ -37,12 +37,12 @@ func newFloorRig(tb testing.TB, node *netNS, pod []attachment) *floorRig {
 			on := true
 			br.VlanFiltering = &on
 		}
-		if err := node.h.LinkAdd(br); err != nil {
+		if err := node.H.LinkAdd(br); err != nil {
 			tb.Fatalf("add bridge %s: %v", a.bridge, err)
 		}
 		r.bridges[a.bridge] = br.Index
 	}
-	parent, err := node.h.LinkByName(macvlanParent)
+	parent, err := node.H.LinkByName(macvlanParent)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func (r *floorRig) add(podPath string) error {
 
 func (r *floorRig) addNodeSide(a attachment, pod netns.NsHandle) error {
 	if a.bridge == "" {
-		return r.node.h.LinkAdd(&netlink.Macvlan{
+		return r.node.H.LinkAdd(&netlink.Macvlan{
 			LinkAttrs: netlink.LinkAttrs{
 				Name: a.ifName, ParentIndex: r.parent, HardwareAddr: a.mac, Namespace: netlink.NsFd(pod),
 			},
@@ -93,17 +93,17 @@ func (r *floorRig) addNodeSide(a attachment, pod netns.NsHandle) error {
 		PeerHardwareAddr: a.mac,
 		PeerNamespace:    netlink.NsFd(pod),
 	}
-	if err := r.node.h.LinkAdd(veth); err != nil {
+	if err := r.node.H.LinkAdd(veth); err != nil {
 		return err
 	}
 	if a.vlan == 0 {
 		return nil
 	}
 	// A new port joins the default VLAN 1 as its PVID; the pod's port must be in its VLAN only.
-	if err := r.node.h.BridgeVlanDel(veth, 1, true, true, false, true); err != nil {
+	if err := r.node.H.BridgeVlanDel(veth, 1, true, true, false, true); err != nil {
 		return err
 	}
-	return r.node.h.BridgeVlanAdd(veth, a.vlan, true, true, false, true)
+	return r.node.H.BridgeVlanAdd(veth, a.vlan, true, true, false, true)
 }
 
 func addPodSide(pod *netlink.Handle, a attachment) error {
@@ -155,17 +155,17 @@ func (r *floorRig) cycle(tb testing.TB) {
 	tb.Helper()
 	pod := newPod(tb)
 	defer func() {
-		if err := pod.close(); err != nil {
+		if err := pod.Close(); err != nil {
 			tb.Error(err)
 		}
 	}()
-	if err := r.add(pod.path()); err != nil {
+	if err := r.add(pod.Path()); err != nil {
 		tb.Fatal(err)
 	}
 	if err := checkPod(r.node, pod, r.pod, true); err != nil {
 		tb.Fatalf("after ADD: %v", err)
 	}
-	if err := r.del(pod.path()); err != nil {
+	if err := r.del(pod.Path()); err != nil {
 		tb.Fatal(err)
 	}
 	if err := checkPodGone(r.node, pod); err != nil {
@@ -196,18 +196,18 @@ func BenchmarkBareNetlinkFloor(b *testing.B) {
 		b.StartTimer()
 
 		start := time.Now()
-		if err := r.add(p.path()); err != nil {
+		if err := r.add(p.Path()); err != nil {
 			b.Fatal(err)
 		}
 		added := time.Now()
-		if err := r.del(p.path()); err != nil {
+		if err := r.del(p.Path()); err != nil {
 			b.Fatal(err)
 		}
 		add = append(add, added.Sub(start))
 		del = append(del, time.Since(added))
 
 		b.StopTimer()
-		if err := p.close(); err != nil {
+		if err := p.Close(); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()

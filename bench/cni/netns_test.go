@@ -2,68 +2,21 @@ package cnibench
 
 import (
 	"errors"
-	"fmt"
-	"os"
+	"github.com/knitter-cni/knitter/bench/benchns"
 	"slices"
 	"testing"
 
-	"github.com/containernetworking/plugins/pkg/ns"
-	"github.com/containernetworking/plugins/pkg/testutils"
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
-// needRoot skips tb unless it runs as root, which making network namespaces requires.
-func needRoot(tb testing.TB) {
-	tb.Helper()
-	if os.Geteuid() != 0 {
-		tb.Skip("needs root to make network namespaces; run as root (sudo -E go test ...)")
-	}
-}
+type netNS = benchns.NetNS
 
-// netNS is a throwaway network namespace with a netlink handle into it.
-type netNS struct {
-	ns ns.NetNS
-	h  *netlink.Handle
-}
-
-// newNetNS makes a fresh namespace, bind-mounted under /var/run/netns as a runtime pins a pod's.
-// Cleanup is the caller's, through close: a pod's namespace lives for one benchmark iteration only.
-func newNetNS() (*netNS, error) {
-	n, err := testutils.NewNS()
-	if err != nil {
-		return nil, fmt.Errorf("make network namespace: %w", err)
-	}
-	h, err := handleAt(n.Path())
-	if err != nil {
-		return nil, errors.Join(err, n.Close(), testutils.UnmountNS(n))
-	}
-	return &netNS{ns: n, h: h}, nil
-}
-
-// handleAt opens a netlink handle in the namespace at path, so that no OS thread has to switch
-// namespaces to talk to it.
-func handleAt(path string) (*netlink.Handle, error) {
-	fd, err := netns.GetFromPath(path)
-	if err != nil {
-		return nil, fmt.Errorf("open network namespace %s: %w", path, err)
-	}
-	defer fd.Close()
-	h, err := netlink.NewHandleAt(fd, unix.NETLINK_ROUTE)
-	if err != nil {
-		return nil, fmt.Errorf("netlink handle in %s: %w", path, err)
-	}
-	return h, nil
-}
-
-func (n *netNS) path() string { return n.ns.Path() }
-
-// close deletes the namespace and with it every link still inside it.
-func (n *netNS) close() error {
-	n.h.Close()
-	return errors.Join(n.ns.Close(), testutils.UnmountNS(n.ns))
-}
+var (
+	needRoot = benchns.NeedRoot
+	newNetNS = benchns.New
+	handleAt = benchns.HandleAt
+)
 
 // newNode makes the "node" namespace with the macvlan parent (a veth pair, both ends up), and closes
 // it when tb ends.
@@ -74,16 +27,16 @@ func newNode(tb testing.TB) *netNS {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {
-		if err := node.close(); err != nil {
+		if err := node.Close(); err != nil {
 			tb.Error(err)
 		}
 	})
 	parent := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: macvlanParent}, PeerName: macvlanParent + "p"}
-	if err := node.h.LinkAdd(parent); err != nil {
+	if err := node.H.LinkAdd(parent); err != nil {
 		tb.Fatalf("add macvlan parent %s: %v", macvlanParent, err)
 	}
 	for _, name := range []string{macvlanParent, macvlanParent + "p"} {
-		if err := node.h.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Name: name}}); err != nil {
+		if err := node.H.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Name: name}}); err != nil {
 			tb.Fatalf("set %s up: %v", name, err)
 		}
 	}
@@ -95,14 +48,14 @@ func vlanFiltering(tb testing.TB, node *netNS) bool {
 	tb.Helper()
 	on := true
 	probe := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "vfprobe0"}, VlanFiltering: &on}
-	err := node.h.LinkAdd(probe)
+	err := node.H.LinkAdd(probe)
 	if errors.Is(err, unix.EOPNOTSUPP) {
 		return false
 	}
 	if err != nil {
 		tb.Fatalf("probe for bridge VLAN filtering: %v", err)
 	}
-	if err := node.h.LinkDel(probe); err != nil {
+	if err := node.H.LinkDel(probe); err != nil {
 		tb.Fatalf("remove VLAN filtering probe: %v", err)
 	}
 	return true

@@ -15,12 +15,12 @@ import (
 // static set, each address and MAC must be exactly the attachment's (the floor); otherwise any
 // address in the subnet will do (host-local chooses).
 func checkPod(node, pod *netNS, want []attachment, static bool) error {
-	vlans, err := node.h.BridgeVlanList()
+	vlans, err := node.H.BridgeVlanList()
 	if err != nil {
 		return fmt.Errorf("list bridge VLANs in the node: %w", err)
 	}
 	for _, a := range want {
-		link, err := pod.h.LinkByName(a.ifName)
+		link, err := pod.H.LinkByName(a.ifName)
 		if err != nil {
 			return fmt.Errorf("%s: not in the pod: %w", a.ifName, err)
 		}
@@ -38,7 +38,7 @@ func checkPod(node, pod *netNS, want []attachment, static bool) error {
 		}
 		// For a veth and a macvlan alike, IFLA_LINK names the node-side link: the veth's peer or the
 		// macvlan's parent.
-		peer, err := node.h.LinkByIndex(link.Attrs().ParentIndex)
+		peer, err := node.H.LinkByIndex(link.Attrs().ParentIndex)
 		if err != nil {
 			return fmt.Errorf("%s: no node-side link with index %d: %w", a.ifName, link.Attrs().ParentIndex, err)
 		}
@@ -56,7 +56,7 @@ func checkPod(node, pod *netNS, want []attachment, static bool) error {
 }
 
 func checkAddr(pod *netNS, link netlink.Link, a attachment, static bool) error {
-	addrs, err := pod.h.AddrList(link, netlink.FAMILY_V4)
+	addrs, err := pod.H.AddrList(link, netlink.FAMILY_V4)
 	if err != nil {
 		return fmt.Errorf("%s: list addresses: %w", a.ifName, err)
 	}
@@ -71,7 +71,7 @@ func checkAddr(pod *netNS, link netlink.Link, a attachment, static bool) error {
 }
 
 func checkRoutes(pod *netNS, link netlink.Link, a attachment) error {
-	routes, err := pod.h.RouteList(link, netlink.FAMILY_V4)
+	routes, err := pod.H.RouteList(link, netlink.FAMILY_V4)
 	if err != nil {
 		return fmt.Errorf("%s: list routes: %w", a.ifName, err)
 	}
@@ -114,7 +114,7 @@ func checkVeth(node *netNS, link, peer netlink.Link, a attachment, vlans []*nl.B
 	if link.Type() != "veth" {
 		return fmt.Errorf("%s: is a %s, want a veth", a.ifName, link.Type())
 	}
-	bridge, err := node.h.LinkByName(a.bridge)
+	bridge, err := node.H.LinkByName(a.bridge)
 	if err != nil {
 		return fmt.Errorf("%s: bridge %s not in the node: %w", a.ifName, a.bridge, err)
 	}
@@ -134,7 +134,7 @@ func checkVeth(node *netNS, link, peer netlink.Link, a attachment, vlans []*nl.B
 // checkPodGone reports any interface but lo left in the pod, and any veth left on the node's bridges,
 // after a pod DEL.
 func checkPodGone(node, pod *netNS) error {
-	links, err := pod.h.LinkList()
+	links, err := pod.H.LinkList()
 	if err != nil {
 		return fmt.Errorf("list pod links: %w", err)
 	}
@@ -143,7 +143,7 @@ func checkPodGone(node, pod *netNS) error {
 			return fmt.Errorf("pod still has %s after DEL", l.Attrs().Name)
 		}
 	}
-	links, err = node.h.LinkList()
+	links, err = node.H.LinkList()
 	if err != nil {
 		return fmt.Errorf("list node links: %w", err)
 	}

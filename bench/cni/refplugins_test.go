@@ -112,13 +112,13 @@ func refConfList(a attachment, leases string) map[string]any {
 }
 
 func (r *refRig) runtimeConf(pod *netNS, containerID string, a attachment) *libcni.RuntimeConf {
-	return &libcni.RuntimeConf{ContainerID: containerID, NetNS: pod.path(), IfName: a.ifName}
+	return &libcni.RuntimeConf{ContainerID: containerID, NetNS: pod.Path(), IfName: a.ifName}
 }
 
 // add runs ADD for every attachment in order, as a runtime or Multus does for one pod. The plugin
 // processes inherit the node namespace from the OS thread that ns.Do has switched into it.
 func (r *refRig) add(ctx context.Context, pod *netNS, containerID string) error {
-	return r.node.ns.Do(func(ns.NetNS) error {
+	return r.node.NS.Do(func(ns.NetNS) error {
 		for i, a := range r.pod {
 			if _, err := r.cni.AddNetworkList(ctx, r.lists[i], r.runtimeConf(pod, containerID, a)); err != nil {
 				return fmt.Errorf("ADD %s: %w", a.ifName, err)
@@ -130,7 +130,7 @@ func (r *refRig) add(ctx context.Context, pod *netNS, containerID string) error 
 
 // del runs DEL for every attachment in reverse order.
 func (r *refRig) del(ctx context.Context, pod *netNS, containerID string) error {
-	return r.node.ns.Do(func(ns.NetNS) error {
+	return r.node.NS.Do(func(ns.NetNS) error {
 		for i, a := range slices.Backward(r.pod) {
 			if err := r.cni.DelNetworkList(ctx, r.lists[i], r.runtimeConf(pod, containerID, a)); err != nil {
 				return fmt.Errorf("DEL %s: %w", a.ifName, err)
@@ -178,7 +178,7 @@ func (r *refRig) cycle(tb testing.TB, containerID string) {
 	ctx := context.Background()
 	pod := newPod(tb)
 	defer func() {
-		if err := pod.close(); err != nil {
+		if err := pod.Close(); err != nil {
 			tb.Error(err)
 		}
 	}()
@@ -265,7 +265,7 @@ func BenchmarkReferencePluginsADD(b *testing.B) {
 		del = append(del, time.Since(added))
 
 		b.StopTimer()
-		if err := pod.close(); err != nil {
+		if err := pod.Close(); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()

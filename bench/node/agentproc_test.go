@@ -60,7 +60,7 @@ func startAgent(tb testing.TB, w *world, node *netNS) *agentProc {
 	a := &agentProc{stateDir: filepath.Join(dir, "state"), exited: make(chan error, 1), logs: newTail(50, "knitter-agent serving")}
 	a.cmd = exec.Command(bin, "--node-name", procNode, "--vtep", vtep().String(), "--vtep-device", underlayNIC,
 		"--uplink", physicalNetwork+"="+parentNIC, "--manager-url", w.mgr.URL, "--manager-token-file", tokenFile,
-		"--socket", sock, "--state-dir", a.stateDir, "--host-netns", node.path(), "--pod-dir", podDir,
+		"--socket", sock, "--state-dir", a.stateDir, "--host-netns", node.Path(), "--pod-dir", podDir,
 		"--heartbeat", "1h")
 	a.cmd.Stderr = a.logs
 	if err := a.cmd.Start(); err != nil {

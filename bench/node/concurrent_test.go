@@ -134,7 +134,7 @@ func BenchmarkConcurrentPods(b *testing.B) {
 // checkLinkCount reports a pod that does not have lo and n interfaces, up: the quick check of
 // the many pods of a concurrent run (the single-pod tests read each attribute back).
 func checkLinkCount(pod *netNS, n int) error {
-	links, err := pod.h.LinkList()
+	links, err := pod.H.LinkList()
 	if err != nil {
 		return fmt.Errorf("list pod links: %w", err)
 	}

@@ -40,7 +40,7 @@ func newFloor(node *netNS, tmpl plan.Pod) (*floor, error) {
 		l.MAC = model.MAC{0x0a, 0xf1, 0x00, 0x00, 0x00, byte(i + 1)}
 		if l.Bridge != "" {
 			l.HostIf = plan.HostIfName("floor", l.PodIf)
-			br, err := node.h.LinkByName(l.Bridge)
+			br, err := node.H.LinkByName(l.Bridge)
 			if err != nil {
 				return nil, fmt.Errorf("bridge %s: %w", l.Bridge, err)
 			}
@@ -48,7 +48,7 @@ func newFloor(node *netNS, tmpl plan.Pod) (*floor, error) {
 		}
 		f.links = append(f.links, l)
 	}
-	parent, err := node.h.LinkByName(parentNIC)
+	parent, err := node.H.LinkByName(parentNIC)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +64,7 @@ func (f *floor) plan(netnsPath string) plan.Pod {
 // add makes each link (the veth with its node end up on the bridge and its pod end created in the
 // pod; the macvlan created in the pod), then its pod side: group, up, address, routes.
 func (f *floor) add(_ context.Context, p *pod) error {
-	fd, err := netns.GetFromPath(p.ns.path())
+	fd, err := netns.GetFromPath(p.ns.Path())
 	if err != nil {
 		return err
 	}
@@ -89,13 +89,13 @@ func (f *floor) addLink(h *netlink.Handle, fd netns.NsHandle, l plan.Link) error
 			LinkAttrs: netlink.LinkAttrs{Name: l.HostIf, MTU: l.MTU, MasterIndex: f.bridges[l.Bridge], Flags: net.FlagUp},
 			PeerName:  l.PodIf, PeerHardwareAddr: mac, PeerMTU: uint32(l.MTU), PeerNamespace: netlink.NsFd(fd),
 		}
-		if err := f.node.h.LinkAdd(veth); err != nil {
+		if err := f.node.H.LinkAdd(veth); err != nil {
 			return err
 		}
 	} else {
 		mv := &netlink.Macvlan{LinkAttrs: netlink.LinkAttrs{Name: l.PodIf, MTU: l.MTU, ParentIndex: f.parentIx,
 			HardwareAddr: mac, Group: floorGroup, Namespace: netlink.NsFd(fd)}, Mode: netlink.MACVLAN_MODE_BRIDGE}
-		if err := f.node.h.LinkAdd(mv); err != nil {
+		if err := f.node.H.LinkAdd(mv); err != nil {
 			return err
 		}
 	}
@@ -130,7 +130,7 @@ func (f *floor) addLink(h *netlink.Handle, fd netns.NsHandle, l plan.Link) error
 // del deletes the pod's interfaces with one request for their group; a veth's node end goes with
 // its pod end.
 func (f *floor) del(_ context.Context, p *pod) error {
-	fd, err := netns.GetFromPath(p.ns.path())
+	fd, err := netns.GetFromPath(p.ns.Path())
 	if err != nil {
 		return err
 	}

@@ -51,7 +51,7 @@ func newKnitterRig(tb testing.TB, w *world, nodeName, stateDir string) *knitterR
 	r := &knitterRig{w: w, node: newNode(tb), attach: &samples{}, detach: &samples{},
 		mgr:    &timedManager{Manager: w.mgr.Port()},
 		served: map[string]*samples{wire.VerbAdd: {}, wire.VerbDel: {}, wire.VerbCheck: {}}}
-	dp, err := netlinkdp.New(netlinkdp.Options{HostNetns: r.node.path()})
+	dp, err := netlinkdp.New(netlinkdp.Options{HostNetns: r.node.Path()})
 	if err != nil {
 		tb.Fatal(err)
 	}

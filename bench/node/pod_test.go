@@ -89,7 +89,7 @@ func newPod(tb testing.TB, w *world, name string) *pod {
 	p := &pod{name: name, uid: "uid-" + name, containerID: "c-" + name, ns: n}
 	tb.Cleanup(func() {
 		if !p.closed {
-			_ = p.ns.close()
+			_ = p.ns.Close()
 		}
 	})
 	if w != nil {
@@ -107,7 +107,7 @@ func newPod(tb testing.TB, w *world, name string) *pod {
 func closePod(tb testing.TB, w *world, p *pod) {
 	tb.Helper()
 	p.closed = true
-	if err := p.ns.close(); err != nil {
+	if err := p.ns.Close(); err != nil {
 		tb.Error(err)
 	}
 	if w != nil {
@@ -118,7 +118,7 @@ func closePod(tb testing.TB, w *world, p *pod) {
 // rtConf is what a runtime passes for the pod's interface ifName, with the CNI_ARGS of a Kubernetes
 // pod (the agent reads the UID from K8S_POD_UID: the benchmarks have no API server).
 func (p *pod) rtConf(ifName string) *libcni.RuntimeConf {
-	return &libcni.RuntimeConf{ContainerID: p.containerID, NetNS: p.ns.path(), IfName: ifName,
+	return &libcni.RuntimeConf{ContainerID: p.containerID, NetNS: p.ns.Path(), IfName: ifName,
 		Args: [][2]string{{"IgnoreUnknown", "1"}, {"K8S_POD_NAMESPACE", agenttest.Tenant},
 			{"K8S_POD_NAME", p.name}, {"K8S_POD_UID", p.uid}}}
 }

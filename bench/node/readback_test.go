@@ -38,7 +38,7 @@ func wantFromPlan(p plan.Pod) []wantLink {
 // checkLinks reads the pod's interfaces back and returns the first way they differ from want, so
 // that a benchmark is known to time interfaces that really work.
 func checkLinks(node, pod *netNS, want []wantLink) error {
-	links, err := pod.h.LinkList()
+	links, err := pod.H.LinkList()
 	if err != nil {
 		return fmt.Errorf("list pod links: %w", err)
 	}
@@ -54,7 +54,7 @@ func checkLinks(node, pod *netNS, want []wantLink) error {
 }
 
 func checkLink(node, pod *netNS, w wantLink) error {
-	link, err := pod.h.LinkByName(w.ifName)
+	link, err := pod.H.LinkByName(w.ifName)
 	if err != nil {
 		return fmt.Errorf("not in the pod: %w", err)
 	}
@@ -64,14 +64,14 @@ func checkLink(node, pod *netNS, w wantLink) error {
 	if w.mac != nil && link.Attrs().HardwareAddr.String() != w.mac.String() {
 		return fmt.Errorf("MAC %s, want %s", link.Attrs().HardwareAddr, w.mac)
 	}
-	addrs, err := pod.h.AddrList(link, netlink.FAMILY_V4)
+	addrs, err := pod.H.AddrList(link, netlink.FAMILY_V4)
 	if err != nil {
 		return fmt.Errorf("list addresses: %w", err)
 	}
 	if !slices.ContainsFunc(addrs, func(a netlink.Addr) bool { return addrMatches(prefixOf(a.IPNet), w) }) {
 		return fmt.Errorf("addresses %v, want %s (any in its subnet: %v)", addrs, w.addr, w.anyAddr)
 	}
-	routes, err := pod.h.RouteList(link, netlink.FAMILY_V4)
+	routes, err := pod.H.RouteList(link, netlink.FAMILY_V4)
 	if err != nil {
 		return fmt.Errorf("list routes: %w", err)
 	}
@@ -82,7 +82,7 @@ func checkLink(node, pod *netNS, w wantLink) error {
 	}
 	// For a veth and a macvlan alike, IFLA_LINK names the node-side link: the veth's peer or the
 	// macvlan's parent.
-	peer, err := node.h.LinkByIndex(link.Attrs().ParentIndex)
+	peer, err := node.H.LinkByIndex(link.Attrs().ParentIndex)
 	if err != nil {
 		return fmt.Errorf("no node-side link with index %d: %w", link.Attrs().ParentIndex, err)
 	}
@@ -93,7 +93,7 @@ func checkLink(node, pod *netNS, w wantLink) error {
 		}
 		return nil
 	}
-	br, err := node.h.LinkByName(w.bridge)
+	br, err := node.H.LinkByName(w.bridge)
 	if err != nil {
 		return fmt.Errorf("bridge %s is not on the node: %w", w.bridge, err)
 	}
@@ -138,7 +138,7 @@ func names(links []netlink.Link) []string {
 
 // checkPodEmpty reports any interface but lo left in the pod after DEL.
 func checkPodEmpty(pod *netNS) error {
-	links, err := pod.h.LinkList()
+	links, err := pod.H.LinkList()
 	if err != nil {
 		return fmt.Errorf("list pod links: %w", err)
 	}
@@ -151,7 +151,7 @@ func checkPodEmpty(pod *netNS) error {
 // checkNodeClean reports any link on the node that is not node plumbing — lo, the NICs and their
 // peers, bridges and VXLAN devices — such as the node end of a pod's veth after DEL.
 func checkNodeClean(node *netNS) error {
-	links, err := node.h.LinkList()
+	links, err := node.H.LinkList()
 	if err != nil {
 		return fmt.Errorf("list node links: %w", err)
 	}

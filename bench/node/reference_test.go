@@ -109,7 +109,7 @@ func refConfList(n nic, leases string) map[string]any {
 // add runs ADD for every NIC in order. The plugin processes inherit the node namespace from the OS
 // thread that ns.Do has switched into it.
 func (r *refRig) add(ctx context.Context, p *pod) error {
-	return r.node.ns.Do(func(ns.NetNS) error {
+	return r.node.NS.Do(func(ns.NetNS) error {
 		for i, n := range podNICs {
 			if _, err := r.cni.AddNetworkList(ctx, r.lists[i], p.rtConf(n.ifName)); err != nil {
 				return fmt.Errorf("ADD %s: %w", n.ifName, err)
@@ -121,7 +121,7 @@ func (r *refRig) add(ctx context.Context, p *pod) error {
 
 // del runs DEL for every NIC in reverse order.
 func (r *refRig) del(ctx context.Context, p *pod) error {
-	return r.node.ns.Do(func(ns.NetNS) error {
+	return r.node.NS.Do(func(ns.NetNS) error {
 		for i := len(podNICs) - 1; i >= 0; i-- {
 			if err := r.cni.DelNetworkList(ctx, r.lists[i], p.rtConf(podNICs[i].ifName)); err != nil {
 				return fmt.Errorf("DEL %s: %w", podNICs[i].ifName, err)

@@ -52,7 +52,7 @@ func floorCycle(tb testing.TB, f *floor, name string) {
 	if err := f.add(ctx, p); err != nil {
 		tb.Fatal(err)
 	}
-	if err := checkLinks(f.node, p.ns, wantFromPlan(f.plan(p.ns.path()))); err != nil {
+	if err := checkLinks(f.node, p.ns, wantFromPlan(f.plan(p.ns.Path()))); err != nil {
 		tb.Fatalf("after ADD: %v", err)
 	}
 	if err := f.del(ctx, p); err != nil {
@@ -131,7 +131,7 @@ func TestChecksCatchDifferences(t *testing.T) {
 	if err := f.add(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	good := wantFromPlan(f.plan(p.ns.path()))
+	good := wantFromPlan(f.plan(p.ns.Path()))
 	if err := checkLinks(f.node, p.ns, good); err != nil {
 		t.Fatalf("the pod as built: %v", err)
 	}
