@@ -15,7 +15,6 @@ type netNS = benchns.NetNS
 var (
 	needRoot = benchns.NeedRoot
 	newNetNS = benchns.New
-	handleAt = benchns.HandleAt
 )
 
 // newNode makes the "node" namespace with the macvlan parent (a veth pair, both ends up), and closes

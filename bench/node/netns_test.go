@@ -23,7 +23,6 @@ type netNS = benchns.NetNS
 var (
 	needRoot = benchns.NeedRoot
 	newNetNS = benchns.New
-	handleAt = benchns.HandleAt
 )
 
 // newNode makes a node namespace with underlayNIC (holding the VTEP address) and parentNIC, and
