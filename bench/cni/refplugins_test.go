@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/knitter-cni/knitter/bench/benchns"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,34 +16,11 @@ import (
 	"github.com/containernetworking/plugins/pkg/ns"
 )
 
-// refPlugins are the reference plugin binaries the baseline executes.
-var refPlugins = []string{"bridge", "host-local", "macvlan"}
-
-// refBinDir is where hack/refplugins.sh puts the reference plugins, unless KNITTER_CNI_BIN_DIR
-// (the variable hack/containerd uses for the same directory) says otherwise.
-func refBinDir() string {
-	if dir := os.Getenv("KNITTER_CNI_BIN_DIR"); dir != "" {
-		return dir
-	}
-	// go test runs in the package directory, bench/cni.
-	dir, err := filepath.Abs(filepath.Join("..", "..", ".cache", "cni-bin"))
-	if err != nil {
-		panic(err)
-	}
-	return dir
-}
-
-// missingPlugins lists the reference plugins that dir lacks or cannot execute.
-func missingPlugins(dir string) []string {
-	var missing []string
-	for _, name := range refPlugins {
-		fi, err := os.Stat(filepath.Join(dir, name))
-		if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
-			missing = append(missing, name)
-		}
-	}
-	return missing
-}
+var (
+	refPlugins     = benchns.RefPlugins
+	refBinDir      = benchns.RefBinDir
+	missingPlugins = benchns.MissingRefPlugins
+)
 
 // needRefPlugins returns the plugin directory, or skips tb naming what is missing and how to build it.
 func needRefPlugins(tb testing.TB) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/knitter-cni/knitter/bench/benchns"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,33 +17,12 @@ import (
 	"github.com/knitter-cni/knitter/core/plan"
 )
 
-// refPlugins are the reference plugin binaries the reference run executes.
-var refPlugins = []string{"bridge", "host-local", "macvlan"}
-
-// refBinDir is where hack/refplugins.sh puts the reference plugins, unless KNITTER_CNI_BIN_DIR
-// says otherwise (the variable bench/cni and hack/containerd use for the same directory).
-func refBinDir() string {
-	if dir := os.Getenv("KNITTER_CNI_BIN_DIR"); dir != "" {
-		return dir
-	}
-	// go test runs in the package directory, bench/node.
-	dir, err := filepath.Abs(filepath.Join("..", "..", ".cache", "cni-bin"))
-	if err != nil {
-		panic(err)
-	}
-	return dir
-}
+var refBinDir = benchns.RefBinDir
 
 // missingRefPlugins returns a message naming the reference plugins dir lacks and how to build
 // them, or "" when all are there and executable.
 func missingRefPlugins(dir string) string {
-	var missing []string
-	for _, name := range refPlugins {
-		fi, err := os.Stat(filepath.Join(dir, name))
-		if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
-			missing = append(missing, name)
-		}
-	}
+	missing := benchns.MissingRefPlugins(dir)
 	if len(missing) == 0 {
 		return ""
 	}
