@@ -25,7 +25,7 @@ func (s *State) CreateIPGroup(a Actor, g model.IPGroup) (model.IPGroup, []Mutati
 		return model.IPGroup{}, nil, model.Errorf(model.CodeNotFound, "network", "network %q does not exist in tenant %q", g.Network, g.Tenant)
 	}
 	tx := &podTx{s: s}
-	ips, err := tx.groupAddrs(nw, g.IPs, g.Size)
+	ips, err := tx.groupAddrs(nw, g.IPs, nil, g.Size)
 	if err != nil {
 		tx.rollback()
 		return model.IPGroup{}, nil, err
@@ -36,17 +36,22 @@ func (s *State) CreateIPGroup(a Actor, g model.IPGroup) (model.IPGroup, []Mutati
 	return g, append(tx.muts, put(groupPrefix+g.Key(), g)), nil
 }
 
-// groupAddrs claims listed addresses, or allocates size fresh ones, and returns them sorted.
-func (tx *podTx) groupAddrs(nw *network, listed []netip.Addr, size int) ([]netip.Addr, error) {
+// groupAddrs claims listed addresses, or allocates size fresh ones, and returns them sorted. index
+// gives each listed address's position in the caller's ips, for errors (nil: their own positions).
+func (tx *podTx) groupAddrs(nw *network, listed []netip.Addr, index []int, size int) ([]netip.Addr, error) {
 	var out []netip.Addr
 	for i, ip := range listed {
+		field := fmt.Sprintf("ips[%d]", i)
+		if index != nil {
+			field = fmt.Sprintf("ips[%d]", index[i])
+		}
 		pool := nw.pool(ip)
 		if pool == nil {
-			return nil, model.Invalid(fmt.Sprintf("ips[%d]", i), "%s: network %q has no subnet of that family", ip, nw.Key())
+			return nil, model.Invalid(field, "%s: network %q has no subnet of that family", ip, nw.Key())
 		}
 		wasCooling, err := pool.Claim(ip)
 		if err != nil {
-			return nil, model.Prefix(fmt.Sprintf("ips[%d]", i), err)
+			return nil, model.Prefix(field, err)
 		}
 		tx.claimed(nw, ip, wasCooling)
 		out = append(out, ip)
@@ -105,14 +110,16 @@ func (s *State) UpdateIPGroup(a Actor, g model.IPGroup) (model.IPGroup, []Mutati
 		had[ip] = true
 	}
 	var added []netip.Addr
-	for _, ip := range g.IPs {
+	var index []int // each added address's position in g.IPs, for errors
+	for i, ip := range g.IPs {
 		if !had[ip] {
 			added = append(added, ip)
+			index = append(index, i)
 		}
 	}
 	nw := s.networks[g.Tenant+"/"+g.Network]
 	tx := &podTx{s: s}
-	if _, err := tx.groupAddrs(nw, added, 0); err != nil {
+	if _, err := tx.groupAddrs(nw, added, index, 0); err != nil {
 		tx.rollback()
 		return model.IPGroup{}, nil, err
 	}

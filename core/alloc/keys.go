@@ -16,7 +16,7 @@ const (
 	groupPrefix    = "ipgroups/"  // ipgroups/<tenant>/<name>
 	podPrefix      = "pods/"      // pods/<uid>
 	nodePrefix     = "nodes/"     // nodes/<name>
-	holdPrefix     = "holds/"     // holds/<owner>|<interface>
+	holdPrefix     = "holds/"     // holds/<tenant>/<owner>|<interface>
 	cooldownPrefix = "cooldowns/" // cooldowns/<tenant>/<network>/<addr>
 )
 

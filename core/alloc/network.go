@@ -40,6 +40,9 @@ func (s *State) CreateNetwork(a Actor, n model.Network) (model.Network, []Mutati
 	if err != nil {
 		return model.Network{}, nil, err
 	}
+	if err := nw.checkCapacity(); err != nil {
+		return model.Network{}, nil, err
+	}
 	s.addNetwork(nw)
 	return nw.Network, []Mutation{put(networkPrefix+n.Key(), nw.Network)}, nil
 }
@@ -47,17 +50,37 @@ func (s *State) CreateNetwork(a Actor, n model.Network) (model.Network, []Mutati
 func newNetwork(n model.Network) (*network, error) {
 	nw := &network{Network: n, macs: ipam.NewMACPool(n.Key())}
 	var err error
+	// NewPool's errors name the field under "ipv4"/"ipv6" already.
 	if n.IPv4 != nil {
 		if nw.v4, err = ipam.NewPool(n.IPv4); err != nil {
-			return nil, model.Prefix("ipv4", err)
+			return nil, err
 		}
 	}
 	if n.IPv6 != nil {
 		if nw.v6, err = ipam.NewPool(n.IPv6); err != nil {
-			return nil, model.Prefix("ipv6", err)
+			return nil, err
 		}
 	}
 	return nw, nil
+}
+
+// checkCapacity refuses a subnet whose ranges and exclusions leave no address to hand out. (Restore
+// does not check it: a stored network stays loadable.)
+func (nw *network) checkCapacity() error {
+	for _, f := range []struct {
+		name string
+		sub  *model.Subnet
+		pool *ipam.Pool
+	}{{"ipv4", nw.IPv4, nw.v4}, {"ipv6", nw.IPv6, nw.v6}} {
+		if f.pool == nil || f.pool.Stats().Capacity > 0 {
+			continue
+		}
+		if len(f.sub.Exclude) > 0 {
+			return model.Invalid(f.name+".exclude", "covers every allocatable address of %s; exclude less so pods can get an address", f.sub.CIDR)
+		}
+		return model.Invalid(f.name+".ranges", "hold no allocatable address of %s (only its network, broadcast or gateway address); widen them", f.sub.CIDR)
+	}
+	return nil
 }
 
 // addNetwork indexes a new network (also used by Restore).

@@ -1,9 +1,13 @@
 package alloc
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"reflect"
+	"slices"
+	"strings"
 
 	"github.com/knitter-cni/knitter/core/model"
 )
@@ -22,13 +26,13 @@ type PodRequest struct {
 const MaxAttachments = 32
 
 func (r *PodRequest) validate() error {
-	if r.Pod.UID == "" {
-		return model.Invalid("pod.uid", "is empty; every pod allocation is keyed by the pod's UID")
-	}
-	if len(r.Pod.UID) > 128 {
-		return model.Invalid("pod.uid", "is %d characters; a Kubernetes UID has 36", len(r.Pod.UID))
+	if err := model.ValidateUID("pod.uid", r.Pod.UID); err != nil {
+		return err
 	}
 	if err := model.ValidateName("tenant", r.Tenant); err != nil {
+		return err
+	}
+	if err := validateOwner(r.Owner); err != nil {
 		return err
 	}
 	if len(r.Requests) == 0 {
@@ -74,8 +78,59 @@ func (r *PodRequest) validate() error {
 		if !q.MAC.IsZero() && !q.MAC.Unicast() {
 			return model.Invalid(f+".mac", "%s is a multicast address; give a unicast MAC", q.MAC)
 		}
+		if err := validateCNIArgs(q.CNIArgs); err != nil {
+			return model.Prefix(f+".cni_args", err)
+		}
 	}
 	return nil
+}
+
+// MaxOwnerLen bounds a sticky owner string ("statefulset/<namespace>/<name>/<ordinal>" fits).
+const MaxOwnerLen = 512
+
+// validateOwner checks a sticky owner: printable, no spaces, no '|' (it separates the owner from the
+// interface in a hold's key).
+func validateOwner(owner string) error {
+	if len(owner) > MaxOwnerLen {
+		return model.Invalid("owner", "is %d characters; use at most %d", len(owner), MaxOwnerLen)
+	}
+	for i := 0; i < len(owner); i++ {
+		if c := owner[i]; c <= ' ' || c >= 0x7f || c == '|' {
+			return model.Invalid("owner", `has %q at position %d; use printable characters other than '|' and spaces, such as "statefulset/ns/web/0"`, c, i)
+		}
+	}
+	return nil
+}
+
+// validateCNIArgs checks that NPWG cni-args, passed to the agent verbatim, are a JSON object.
+func validateCNIArgs(args string) error {
+	if args == "" {
+		return nil
+	}
+	if t := strings.TrimLeft(args, " \t\r\n"); !strings.HasPrefix(t, "{") || !json.Valid([]byte(args)) {
+		return model.Invalid("", `is not a JSON object; give one such as {"key": "value"} or leave it out`)
+	}
+	return nil
+}
+
+// sameRequest reports whether two pod requests ask for the same thing. It compares canonical forms,
+// not decoded values: an empty list or object in a retry equals the absent one of a stored request
+// (the store's JSON drops them), so a retry after a restart is not a conflict.
+func sameRequest(cur *model.Pod, r *PodRequest) bool {
+	if cur.Tenant != r.Tenant || cur.Owner != r.Owner || cur.PodRef != r.Pod || len(cur.Requests) != len(r.Requests) {
+		return false
+	}
+	for i := range cur.Requests {
+		a, b := cur.Requests[i], r.Requests[i]
+		if !slices.Equal(a.IPs, b.IPs) || !maps.Equal(a.Metadata, b.Metadata) {
+			return false
+		}
+		a.IPs, b.IPs, a.Metadata, b.Metadata = nil, nil, nil, nil
+		if !reflect.DeepEqual(a, b) { // every other field is a scalar
+			return false
+		}
+	}
+	return true
 }
 
 // AllocatePod allocates every port of a pod, all or nothing. It is idempotent by pod UID: the same
@@ -89,7 +144,7 @@ func (s *State) AllocatePod(a Actor, r PodRequest) (model.Pod, []Mutation, error
 		return model.Pod{}, nil, err
 	}
 	if cur, ok := s.pods[r.Pod.UID]; ok {
-		if cur.Tenant == r.Tenant && cur.Owner == r.Owner && cur.PodRef == r.Pod && reflect.DeepEqual(cur.Requests, r.Requests) {
+		if sameRequest(cur, &r) {
 			return clonePod(cur), nil, nil
 		}
 		return model.Pod{}, nil, model.Errorf(model.CodeConflict, "pod.uid", "pod %s already has ports for a different request; release it first", r.Pod.UID)
@@ -145,12 +200,14 @@ func (tx *podTx) port(r PodRequest, q model.AttachRequest) (model.Port, error) {
 		Function: q.Function, NICType: q.NICType,
 	}
 	var hold *Hold
-	if r.Owner != "" && len(q.IPs) == 0 && q.IPGroup == "" {
-		if h, ok := s.holds[holdKey(r.Owner, q.Interface)]; ok {
-			if h.Network == nw.Key() {
+	if r.Owner != "" {
+		// Only the pod's own tenant's hold is ever looked at: the owner string is the client's word.
+		if h, ok := s.holds[holdKey(r.Tenant, r.Owner, q.Interface)]; ok {
+			if h.Network == nw.Key() && len(q.IPs) == 0 && q.IPGroup == "" {
 				hold = h
 			} else {
-				// The owner moved this interface to another network: the old hold is of no use.
+				// The owner moved this interface to another network, or now asks for explicit
+				// addresses: the request wins and the old hold is of no use.
 				tx.muts = append(tx.muts, s.dropHold(h)...)
 				tx.undo = append(tx.undo, func() { s.restoreHold(h) })
 			}
@@ -168,6 +225,14 @@ func (tx *podTx) port(r PodRequest, q model.AttachRequest) (model.Port, error) {
 	}
 	if err != nil {
 		return model.Port{}, err
+	}
+	if hold != nil && !q.MAC.IsZero() && q.MAC != hold.MAC {
+		// A requested MAC wins over the held one: the held MAC goes back to the pool, and the
+		// requested one is claimed below (or the request fails saying why).
+		held := hold.MAC
+		nw.macs.Release(held)
+		tx.undo = append(tx.undo, func() { mustOK(nw.macs.Claim(held)) })
+		hold = nil
 	}
 	if hold == nil {
 		if err := tx.mac(nw, q, &p); err != nil {
@@ -208,8 +273,8 @@ func (s *State) resolve(podTenant string, q model.AttachRequest) (*network, erro
 }
 
 func (tx *podTx) static(nw *network, q model.AttachRequest, p *model.Port) error {
-	for _, ip := range q.IPs {
-		pool, field := nw.v4, "ips"
+	for j, ip := range q.IPs {
+		pool, field := nw.v4, fmt.Sprintf("ips[%d]", j)
 		if ip.Is6() {
 			pool = nw.v6
 		}
@@ -391,7 +456,7 @@ func (s *State) releasePort(pod *model.Pod, q model.AttachRequest, p model.Port)
 		return nil
 	}
 	if pod.Owner != "" && len(q.IPs) == 0 && s.cfg.StickyTTL > 0 {
-		h := &Hold{Key: holdKey(pod.Owner, p.Interface), Network: p.Network, IPs: p.IPs, MAC: p.MAC,
+		h := &Hold{Key: holdKey(pod.Tenant, pod.Owner, p.Interface), Tenant: pod.Tenant, Network: p.Network, IPs: p.IPs, MAC: p.MAC,
 			Until: s.now.Add(s.cfg.StickyTTL), Interface: p.Interface}
 		var muts []Mutation
 		if old, ok := s.holds[h.Key]; ok {

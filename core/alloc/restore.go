@@ -161,6 +161,9 @@ func (s *State) loadHold(r Record) error {
 	if err := decode(r, &h); err != nil {
 		return err
 	}
+	if r.Key != holdPrefix+h.Key {
+		return fmt.Errorf("hold record names key %q; want the record's own key", h.Key)
+	}
 	nw, ok := s.networks[h.Network]
 	if !ok {
 		return fmt.Errorf("network %q does not exist", h.Network)

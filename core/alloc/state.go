@@ -17,7 +17,7 @@ type State struct {
 	groups   map[string]*group   // by "tenant/name"
 	pods     map[string]*model.Pod
 	nodes    map[string]*model.Node
-	holds    map[string]*Hold       // sticky holds by owner key
+	holds    map[string]*Hold       // sticky holds by holdKey (tenant, owner, interface)
 	vnis     map[uint32]string      // VNI -> network key
 	vlans    map[string]string      // "physical_network/vlan" -> network key
 	cooling  map[coolKey]model.Time // persisted cooldowns, mirrored for their records
@@ -56,10 +56,16 @@ type coolKey struct {
 	addr    netip.Addr
 }
 
-// Hold is a sticky reservation: the addresses and MAC of a released port, kept for the next pod with
-// the same owner and interface until Until.
+// Hold is a sticky reservation: the addresses and MAC of a released port, kept for the next pod of
+// the same tenant with the same owner and interface until Until. The owner string is the client's
+// word, so a hold is only ever found under its own tenant: another tenant naming the same owner
+// neither takes it nor ends it.
 type Hold struct {
-	Key       string       `json:"key"` // owner + "|" + interface
+	Key string `json:"key"` // holdKey(Tenant, owner, Interface); the record is holds/<Key>
+	// Tenant is the tenant of the pod that released the port (the network may be a public one).
+	// Holds written before holds were scoped by tenant have none and are never handed back; they
+	// end with their TTL.
+	Tenant    string       `json:"tenant,omitempty"`
 	Network   string       `json:"network"`
 	IPs       []netip.Addr `json:"ips"`
 	MAC       model.MAC    `json:"mac"`
@@ -94,4 +100,6 @@ func (s *State) Now() model.Time { return s.now }
 // Config returns the state's configuration.
 func (s *State) Config() Config { return s.cfg }
 
-func holdKey(owner, iface string) string { return owner + "|" + iface }
+// holdKey is the key of a tenant's hold for owner's interface: "<tenant>/<owner>|<interface>". The
+// tenant comes first, so one tenant's holds can never be addressed by another tenant's request.
+func holdKey(tenant, owner, iface string) string { return tenant + "/" + owner + "|" + iface }

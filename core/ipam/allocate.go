@@ -69,7 +69,8 @@ func (p *Pool) Claim(a netip.Addr) (wasCooling bool, err error) {
 	case t == nil:
 		return false, model.Errorf(model.CodeConflict, "", "%s is already in use; pick another address or delete the port that has it", a)
 	case t.owner != "":
-		return false, model.Errorf(model.CodeConflict, "", "%s is held for %q until %d; pick another address, or let that owner take it back", a, t.owner, t.until)
+		// The owner is not named: it may be another tenant's, and owners are theirs to know.
+		return false, model.Errorf(model.CodeConflict, "", "%s is held for a sticky owner until %d; pick another address", a, t.until)
 	}
 	p.cool.remove(t)
 	delete(p.timers, off)

@@ -31,7 +31,7 @@ func (p *Pool) Hold(a netip.Addr, owner string, until model.Time) error {
 	case t != nil && t.owner == "":
 		return model.Errorf(model.CodeNotFound, "", "%s is cooling down after its release; only an address in use can be held", a)
 	case t != nil:
-		return model.Errorf(model.CodeConflict, "", "%s is already held for %q", a, t.owner)
+		return model.Errorf(model.CodeConflict, "", "%s is already held for another owner", a)
 	}
 	t = &timer{until: until, off: off, owner: owner}
 	p.timers[off] = t

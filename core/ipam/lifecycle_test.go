@@ -170,7 +170,7 @@ func TestHoldErrors(t *testing.T) {
 		{"10.0.0.1", "a", model.CodeConflict, "owner", `"a" already holds 10.0.0.2 in 10.0.0.0/29`},
 		{"10.0.0.5", "b", model.CodeNotFound, "", "10.0.0.5 is free; only an address in use can be held"},
 		{"10.0.0.3", "b", model.CodeNotFound, "", "10.0.0.3 is cooling down"},
-		{"10.0.0.2", "b", model.CodeConflict, "", `10.0.0.2 is already held for "a"`},
+		{"10.0.0.2", "b", model.CodeConflict, "", `10.0.0.2 is already held for another owner`},
 	} {
 		err := p.Hold(ip(tc.addr), tc.owner, 20)
 		e, _ := err.(*model.Error)

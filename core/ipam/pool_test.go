@@ -237,7 +237,7 @@ func TestClaimErrors(t *testing.T) {
 		{ip("10.0.0.55"), model.CodeInvalid, "10.0.0.55 is excluded from 10.0.0.0/24 by 10.0.0.50-10.0.0.59; pick another address or change the exclusion"},
 		{ip("10.0.0.150"), model.CodeInvalid, "10.0.0.150 is outside the allocation ranges of 10.0.0.0/24 (10.0.0.1-10.0.0.100, 10.0.0.200-10.0.0.255)"},
 		{ip("10.0.0.8"), model.CodeConflict, "10.0.0.8 is already in use"},
-		{ip("10.0.0.7"), model.CodeConflict, `10.0.0.7 is held for "sts/ns/web/0" until 500`},
+		{ip("10.0.0.7"), model.CodeConflict, `10.0.0.7 is held for a sticky owner until 500`},
 	} {
 		cooling, err := p.Claim(tc.addr)
 		if model.CodeOf(err) != tc.code || err == nil || !strings.Contains(err.Error(), tc.want) || cooling {

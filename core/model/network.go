@@ -130,12 +130,18 @@ func (n *Network) Validate() error {
 		if err := n.IPv4.Validate("ipv4", false); err != nil {
 			return err
 		}
+		if err := n.IPv4.checkUnicast("ipv4"); err != nil {
+			return err
+		}
 	}
 	if n.IPv6 != nil {
 		if n.MTU != 0 && n.MTU < MinV6MTU {
 			return Invalid("mtu", "%d is below IPv6's minimum; use at least %d on a network with an ipv6 subnet", n.MTU, MinV6MTU)
 		}
 		if err := n.IPv6.Validate("ipv6", true); err != nil {
+			return err
+		}
+		if err := n.IPv6.checkUnicast("ipv6"); err != nil {
 			return err
 		}
 	}

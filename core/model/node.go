@@ -13,8 +13,8 @@ type Node struct {
 
 // Validate checks the node's fields.
 func (n *Node) Validate() error {
-	if n.Name == "" || len(n.Name) > 253 {
-		return Invalid("name", "must be a Kubernetes node name of 1-253 characters")
+	if err := ValidateNodeName("name", n.Name); err != nil {
+		return err
 	}
 	if n.VTEP.IsValid() && (n.VTEP.IsUnspecified() || n.VTEP.IsMulticast()) {
 		return Invalid("vtep", "%s cannot carry VXLAN traffic; give the node's underlay unicast address", n.VTEP)
