@@ -36,7 +36,7 @@ func call(ctx context.Context, socket, verb string, req wire.Request, out *wire.
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", socket)
 	if err != nil {
-		return fmt.Errorf("%w on %s (%w); is knitter-agent running on this node?", errUnreachable, socket, err)
+		return unreachable(socket, err)
 	}
 	defer conn.Close()
 	if dl, ok := ctx.Deadline(); ok {

@@ -104,6 +104,13 @@ func TestAgentAnswers(t *testing.T) {
 	wantCode(t, p.Add(args(fakeAgent(t, "HTTP/1.0 200 OK\r\n\r\nnot json"), "")), types.ErrTryAgainLater, "decoding")
 	wantCode(t, p.Del(args(fakeAgent(t, "HTTP/1.0 400 Bad\r\n\r\n{\"code\":100,\"msg\":\"bad pod\",\"details\":\"invalid\"}"), "")), 100, "bad pod")
 	wantCode(t, p.Add(&skel.CmdArgs{StdinData: []byte("{")}), types.ErrDecodingFailure, "not valid JSON")
+	// The agent relays a port's transient failure whose text came from the operating system.
+	enoent := fakeAgent(t, "HTTP/1.0 503 Unavailable\r\n\r\n{\"code\":11,\"msg\":\"knitter-manager is unavailable: dial unix /run/m.sock: connect: no such file or directory\",\"details\":\"pod not found\"}")
+	err := p.Del(args(enoent, ""))
+	wantCode(t, err, types.ErrTryAgainLater, "/run/m.sock: connect: absent")
+	if strings.Contains(err.Error(), "no such file") || strings.Contains(err.Error(), "not found") {
+		t.Fatalf("a transient error reads as gone: %v", err)
+	}
 }
 
 func TestLogFile(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,8 +13,11 @@ import (
 
 	"github.com/containernetworking/cni/libcni"
 	"github.com/containernetworking/cni/pkg/types"
+	types020 "github.com/containernetworking/cni/pkg/types/020"
 	types040 "github.com/containernetworking/cni/pkg/types/040"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
+	"github.com/containernetworking/cni/pkg/types/create"
+	cniversion "github.com/containernetworking/cni/pkg/version"
 
 	"github.com/knitter-cni/knitter/agent/agenttest"
 	"github.com/knitter-cni/knitter/core/netspec"
@@ -202,37 +206,75 @@ func TestGCThroughLibcni(t *testing.T) {
 	}
 }
 
-func TestResultConversion(t *testing.T) {
+// TestEveryCNIVersion drives ADD, CHECK and DEL through libcni at every CNI version the reference
+// plugins speak, and without cniVersion; each result is parsed as the runtime's own version parses it.
+func TestEveryCNIVersion(t *testing.T) {
 	w := agenttest.NewWorld(t)
 	sock := w.Serve(t)
 	w.Pods.Put("acme", "web", "", map[string]string{netspec.NPWGAnnotation: "vl"})
-	for i, v := range []string{"0.4.0", "1.0.0", "1.1.0"} {
-		rt := newRuntime(t, confList(v, sock, ""))
-		raw, err := rt.cni.AddNetworkList(ctx, rt.list, rtConf(w, fmt.Sprintf("c%d", i), "web"))
-		if err != nil {
-			t.Fatalf("%s: ADD: %v", v, err)
-		}
-		if raw.Version() != v {
-			t.Fatalf("%s: result version %s", v, raw.Version())
-		}
-		if v == "0.4.0" {
-			r, ok := raw.(*types040.Result)
-			if !ok || len(r.Interfaces) != 2 || len(r.IPs) != 2 || *r.IPs[1].Interface != 1 {
-				t.Fatalf("0.4.0 result %s", mustJSON(raw))
+	versions := append(cniversion.All.SupportedVersions(), "")
+	for i, v := range versions {
+		t.Run("v"+v, func(t *testing.T) {
+			id := fmt.Sprintf("c%d", i)
+			conf := confList(v, sock, "")
+			if v == "" {
+				conf = strings.Replace(conf, `"cniVersion":"",`, "", 1)
 			}
-			if err := rt.cni.CheckNetworkList(ctx, rt.list, rtConf(w, fmt.Sprintf("c%d", i), "web")); err != nil {
-				t.Fatalf("0.4.0 CHECK: %v", err)
+			rt := newRuntime(t, conf)
+			raw, err := rt.cni.AddNetworkList(ctx, rt.list, rtConf(w, id, "web"))
+			if err != nil {
+				t.Fatalf("ADD: %v", err)
 			}
-			continue
-		}
-		r, err := types100.NewResultFromResult(raw)
-		if err != nil || len(r.Interfaces) != 2 || r.Interfaces[1].Name != "net1" {
-			t.Fatalf("%s result %s, %v", v, mustJSON(raw), err)
-		}
+			pod, _ := w.Mgr.Pod(t, "acme-web")
+			want := v
+			if want == "" {
+				want = "0.1.0"
+			}
+			if raw.Version() != want {
+				t.Fatalf("result version %q, want %q", raw.Version(), want)
+			}
+			// The runtime parses the plugin's stdout by the configuration's version.
+			parsed, err := create.Create(want, []byte(mustJSON(raw)))
+			if err != nil {
+				t.Fatalf("the runtime cannot parse the result: %v", err)
+			}
+			switch r := parsed.(type) {
+			case *types020.Result:
+				if r.IP4 == nil || !r.IP4.IP.IP.Equal(pod.Ports[0].IPs[0].AsSlice()) || r.IP4.Gateway == nil {
+					t.Fatalf("%s result %s, want eth0's address %s", want, mustJSON(r), pod.Ports[0].IPs[0])
+				}
+			case *types040.Result:
+				if len(r.Interfaces) != 2 || len(r.IPs) != 2 || *r.IPs[1].Interface != 1 || r.Interfaces[1].Mac != pod.Ports[1].MAC.String() {
+					t.Fatalf("%s result %s", want, mustJSON(r))
+				}
+			case *types100.Result:
+				if len(r.Interfaces) != 2 || r.Interfaces[1].Name != "net1" || !r.IPs[1].Address.IP.Equal(pod.Ports[1].IPs[0].AsSlice()) {
+					t.Fatalf("%s result %s", want, mustJSON(r))
+				}
+			default:
+				t.Fatalf("%s result of type %T", want, parsed)
+			}
+			checkable, _ := cniversion.GreaterThanOrEqualTo(want, "0.4.0")
+			err = rt.cni.CheckNetworkList(ctx, rt.list, rtConf(w, id, "web"))
+			switch {
+			case checkable && err != nil:
+				t.Fatalf("CHECK: %v", err)
+			case !checkable && (err == nil || !strings.Contains(err.Error(), "does not support the CHECK command")):
+				t.Fatalf("CHECK at %s: %v, want libcni's refusal", want, err)
+			}
+			if n := len(w.DP.Links(w.Netns(id))); n != 2 {
+				t.Fatalf("%d links in the pod after ADD, want 2", n)
+			}
+			for range 2 {
+				if err := rt.cni.DelNetworkList(ctx, rt.list, rtConf(w, id, "web")); err != nil {
+					t.Fatalf("DEL: %v", err)
+				}
+			}
+			if len(w.DP.Links(w.Netns(id))) != 0 || len(w.Agent.Checkpoints()) != 0 {
+				t.Fatal("DEL left links or checkpoints")
+			}
+		})
 	}
-	rt := newRuntime(t, confList("0.3.1", sock, ""))
-	_, err := rt.cni.AddNetworkList(ctx, rt.list, rtConf(w, "c9", "web"))
-	wantCNIError(t, err, types.ErrIncompatibleCNIVersion, "0.3.1")
 }
 
 func TestInvalidConfigAndAnnotations(t *testing.T) {
@@ -260,13 +302,40 @@ func TestInvalidConfigAndAnnotations(t *testing.T) {
 	}
 }
 
-func TestAgentDown(t *testing.T) {
-	sock := filepath.Join(t.TempDir(), "nobody.sock")
-	rt := newRuntime(t, confList("1.1.0", sock, ""))
-	wantCNIError(t, rt.cni.GetStatusNetworkList(ctx, rt.list), types.ErrPluginNotAvailable, "not reachable", sock)
-	_, err := rt.cni.AddNetworkList(ctx, rt.list, rtConf(nil, "c1", "web"))
-	wantCNIError(t, err, types.ErrTryAgainLater, "not reachable")
-	wantCNIError(t, rt.cni.DelNetworkList(ctx, rt.list, rtConf(nil, "c1", "web")), types.ErrTryAgainLater)
+// TestAgentDownIsRetryable: with the agent's socket absent (an agent stopped cleanly) or left
+// behind by a crash with nobody listening, every verb fails with code 11 (STATUS with 50), and no
+// message reads as "not found" — Multus takes "no such file or directory" in a DEL's error for
+// "already gone" and drops its record of the pod.
+func TestAgentDownIsRetryable(t *testing.T) {
+	dir := t.TempDir()
+	stale := filepath.Join(dir, "stale.sock")
+	ln, err := net.Listen("unix", stale)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	_ = ln.Close()
+	for _, c := range []struct{ sock, why string }{
+		{filepath.Join(dir, "nobody.sock"), "is absent"},
+		{stale, "nobody listens"},
+	} {
+		rt := newRuntime(t, confList("1.1.0", c.sock, ""))
+		wantCNIError(t, rt.cni.GetStatusNetworkList(ctx, rt.list), types.ErrPluginNotAvailable, "not reachable", c.sock, c.why)
+		_, err := rt.cni.AddNetworkList(ctx, rt.list, rtConf(nil, "c1", "web"))
+		wantCNIError(t, err, types.ErrTryAgainLater, "not reachable", c.why)
+		for _, err := range []error{
+			rt.cni.DelNetworkList(ctx, rt.list, rtConf(nil, "c1", "web")),
+			rt.cni.CheckNetworkList(ctx, rt.list, rtConf(nil, "c1", "web")),
+			rt.cni.GCNetworkList(ctx, rt.list, &libcni.GCArgs{}),
+		} {
+			wantCNIError(t, err, types.ErrTryAgainLater, "not reachable", c.sock, c.why, "retry")
+			for _, gone := range []string{"no such file or directory", "not found", "does not exist"} {
+				if strings.Contains(strings.ToLower(err.Error()), gone) {
+					t.Fatalf("error %q says %q: a meta-plugin would take the attachment for gone", err, gone)
+				}
+			}
+		}
+	}
 }
 
 func TestStatusBeforeRegistration(t *testing.T) {

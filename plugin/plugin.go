@@ -16,8 +16,14 @@ import (
 	"github.com/knitter-cni/knitter/agent/wire"
 )
 
-// Versions are the CNI versions the plugin speaks: results convert to each.
-var Versions = version.PluginSupports("0.4.0", "1.0.0", "1.1.0")
+// Versions are the CNI versions the plugin speaks — every version the reference plugins speak, from
+// 0.1.0 to 1.1.0 — and its results convert to each. Meta-plugins and NADs in the wild still say
+// "0.3.1", and a configuration without cniVersion means 0.1.0: refusing them would also refuse the
+// DEL, and such a pod could never be cleaned up.
+var Versions = version.All
+
+// legacyVersion is the version of a configuration without cniVersion (the CNI specification's rule).
+const legacyVersion = "0.1.0"
 
 // About is the plugin's one-line description for runtimes that print it.
 const About = "knitter-plugin: Knitter's CNI plugin; the work happens in knitter-agent"
@@ -38,9 +44,13 @@ func (p *Plugin) Add(args *skel.CmdArgs) error {
 		if resp.Result == nil {
 			return types.NewError(types.ErrInternal, "knitter-agent answered ADD without a result", "")
 		}
-		out, err := toCNI(resp.Result).GetAsVersion(c.CNIVersion)
+		v := c.CNIVersion
+		if v == "" {
+			v = legacyVersion
+		}
+		out, err := toCNI(resp.Result).GetAsVersion(v)
 		if err != nil {
-			return types.NewError(types.ErrIncompatibleCNIVersion, fmt.Sprintf("the result cannot be given as CNI %s", c.CNIVersion), err.Error())
+			return types.NewError(types.ErrIncompatibleCNIVersion, fmt.Sprintf("the result cannot be given as CNI %s", v), err.Error())
 		}
 		return out.PrintTo(p.Out)
 	})
@@ -86,21 +96,27 @@ func (p *Plugin) run(verb string, args *skel.CmdArgs, then func(*Config, wire.Re
 	return nil
 }
 
-// cniError maps a failed call to the CNI error the runtime sees.
+// cniError maps a failed call to the CNI error the runtime sees. Every failure a retry may cure —
+// the agent down or its socket absent, the agent's own "try again later" (manager or API server
+// down), a timeout — is code 11, worded so that nothing reads it as "not found".
 func cniError(verb string, c *Config, err error) *types.Error {
 	var we *wire.Error
+	var e *types.Error
 	switch {
 	case errors.As(err, &we):
-		return types.NewError(we.Code, we.Msg, we.Details)
+		e = types.NewError(we.Code, we.Msg, we.Details)
 	case errors.Is(err, errUnreachable) && verb == wire.VerbStatus:
-		return types.NewError(types.ErrPluginNotAvailable, err.Error(), "")
-	case errors.Is(err, errUnreachable):
-		return types.NewError(types.ErrTryAgainLater, err.Error(), "")
+		e = types.NewError(types.ErrPluginNotAvailable, err.Error(), "")
 	case errors.Is(err, context.DeadlineExceeded):
-		return types.NewError(types.ErrTryAgainLater,
+		e = types.NewError(types.ErrTryAgainLater,
 			fmt.Sprintf("knitter-agent did not answer %s within %s; retry, or raise \"timeout\" in the network configuration", verb, c.timeout), "")
+	default:
+		e = types.NewError(types.ErrTryAgainLater, err.Error(), "")
 	}
-	return types.NewError(types.ErrTryAgainLater, err.Error(), "")
+	if e.Code == types.ErrTryAgainLater || e.Code == types.ErrPluginNotAvailable {
+		e.Msg, e.Details = notGone(e.Msg), notGone(e.Details)
+	}
+	return e
 }
 
 // log appends one line to the configured log file; a log that cannot be written is not an error of
