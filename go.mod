@@ -3,6 +3,7 @@ module github.com/knitter-cni/knitter
 go 1.26.8
 
 require (
+	github.com/cilium/ebpf v0.22.0
 	github.com/containernetworking/cni v1.3.1
 	github.com/containernetworking/plugins v1.10.0
 	github.com/onsi/ginkgo/v2 v2.34.0
