@@ -16,8 +16,7 @@ import (
 )
 
 // benchPod is the benchmarks' pod: eth0 on an overlay (IPv4 and IPv6, the default routes), a second
-// overlay, a vlan port and a macvlan. On a kernel without bridge VLAN filtering the vlan port is
-// untagged (VLAN 0): the same bridge, uplink and veth work without the two VLAN membership calls.
+// overlay, a vlan port (VLAN 100, on the eBPF VLAN datapath) and a macvlan.
 func benchPod(netnsPath string, vlan uint16) plan.Pod {
 	eth0 := overlay("bench", "eth0", 101, "10.1.0.5/24", "fd01::5/64")
 	eth0.Routes = []plan.Route{route("0.0.0.0/0", "10.1.0.1"), route("::/0", "fd01::1")}
@@ -33,16 +32,7 @@ func benchSetup(b *testing.B) (*testNode, plan.Pod) {
 	if !isRoot() {
 		b.Skip("needs root to make network namespaces")
 	}
-	filtering, err := vlanFiltering()
-	if err != nil {
-		b.Fatal(err)
-	}
-	var vlan uint16
-	if filtering {
-		vlan = 100
-	} else {
-		b.Log("no bridge VLAN filtering on this kernel: the vlan link is untagged (VLAN 0)")
-	}
+	const vlan = 100
 	w := newWorld()
 	n, err := newTestNode(w, filepath.Join(b.TempDir(), "sys"))
 	if err != nil {

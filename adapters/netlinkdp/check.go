@@ -68,6 +68,9 @@ func (d *Dataplane) checkLink(p *nsHandle, l plan.Link) error {
 			return model.Errorf(model.CodeConflict, "routes", "%s lacks route %s", l.PodIf, describeRoute(want))
 		}
 	}
+	if l.Type == model.VLAN {
+		return d.checkVLAN(p, l)
+	}
 	if l.HostIf != "" {
 		return d.checkHostEnd(l)
 	}

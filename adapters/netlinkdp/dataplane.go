@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 
 	"github.com/knitter-cni/knitter/adapters/sriov"
+	"github.com/knitter-cni/knitter/adapters/vlanbpf"
 	"github.com/knitter-cni/knitter/agent"
 	"github.com/knitter-cni/knitter/core/model"
 	"github.com/knitter-cni/knitter/core/plan"
@@ -23,6 +25,8 @@ type Options struct {
 	VFs *sriov.Pool
 	// VFConfig programs VFs on their PF; nil means sriov.Netlink in the node namespace.
 	VFConfig sriov.Configurer
+	// VLANPinDir is the bpffs directory of the VLAN datapath; empty means vlanbpf.DefaultPinDir.
+	VLANPinDir string
 }
 
 // Dataplane is the netlink implementation of agent.Dataplane. It is safe for concurrent use by
@@ -31,6 +35,8 @@ type Dataplane struct {
 	node     *nsHandle
 	vfs      *sriov.Pool
 	vfConfig sriov.Configurer
+	// vlan is the eBPF datapath of vlan links.
+	vlan *vlanbpf.Datapath
 
 	// nodeMu serialises changes to shared node plumbing, so that two pods needing the same bridge
 	// do not both try to create it.
@@ -56,17 +62,19 @@ func New(opts Options) (*Dataplane, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the node network namespace: %w", err)
 	}
-	d := &Dataplane{node: node, vfs: opts.VFs, vfConfig: opts.VFConfig}
+	vlan := vlanbpf.New(vlanbpf.Options{Netns: opts.HostNetns, PinDir: opts.VLANPinDir})
+	d := &Dataplane{node: node, vfs: opts.VFs, vfConfig: opts.VFConfig, vlan: vlan}
 	if d.vfConfig == nil {
 		d.vfConfig = sriov.Netlink{Handle: node.h}
 	}
 	return d, nil
 }
 
-// Close releases the node namespace handle.
+// Close releases the node namespace handle and the VLAN datapath's handles (its pinned programs
+// keep forwarding).
 func (d *Dataplane) Close() error {
 	d.node.close()
-	return nil
+	return d.vlan.Close()
 }
 
 // Attach implements agent.Dataplane.
@@ -123,13 +131,20 @@ func (d *Dataplane) attachLink(p *nsHandle, pod plan.Pod, l plan.Link, group uin
 
 // Detach implements agent.Dataplane. It tries every link, so that one failure leaks nothing else,
 // and returns the failures joined.
-func (d *Dataplane) Detach(ctx context.Context, pod plan.Pod) error {
+func (d *Dataplane) Detach(ctx context.Context, pod plan.Pod) (err error) {
 	p, err := openNetns(pod.Netns)
 	if err != nil && !isGone(err) {
 		return err
 	}
 	defer p.close() // p is nil when the namespace is gone
 	var errs []error
+	defer func() {
+		if slices.ContainsFunc(pod.Links, func(l plan.Link) bool { return l.Type == model.VLAN }) {
+			if perr := d.vlan.Prune(); perr != nil {
+				err = errors.Join(err, fmt.Errorf("removing vlan ports from the VLAN datapath: %w", perr))
+			}
+		}
+	}()
 	if p != nil {
 		// The fast path. Its failure is not Detach's: the per-link path below removes whatever is
 		// left and reports what it cannot.
@@ -141,13 +156,15 @@ func (d *Dataplane) Detach(ctx context.Context, pod plan.Pod) error {
 			errs = append(errs, linkErr(l, err))
 		}
 	}
-	return errors.Join(errs...)
+	err = errors.Join(errs...)
+	return err
 }
 
 func (d *Dataplane) detachLink(p *nsHandle, pod plan.Pod, l plan.Link) error {
 	switch l.Type {
 	case model.Overlay, model.VLAN:
-		// The veth's node end is enough: deleting one end of a pair deletes both.
+		// The veth's node end is enough: deleting one end of a pair deletes both. A vlan port's
+		// datapath entries go when Detach prunes the ports whose veths are gone.
 		return deleteLink(d.node, l.HostIf, "veth")
 	case model.MACVLAN:
 		if p == nil {

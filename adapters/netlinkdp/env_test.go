@@ -191,27 +191,6 @@ func vethPair(aNs, a, bNs, b string, addr netip.Prefix) error {
 	return nil
 }
 
-// vlanFiltering reports whether this kernel's bridges can filter VLANs, by trying on a scratch
-// bridge in a scratch namespace.
-func vlanFiltering() (bool, error) {
-	w := newWorld()
-	p, err := w.netns()
-	if err != nil {
-		return false, err
-	}
-	defer w.close()
-	return withHandle(p, func(h *netlink.Handle) (bool, error) {
-		on := true
-		attrs := netlink.NewLinkAttrs()
-		attrs.Name = "probe"
-		err := h.LinkAdd(&netlink.Bridge{LinkAttrs: attrs, VlanFiltering: &on})
-		if errors.Is(err, unix.EOPNOTSUPP) {
-			return false, nil
-		}
-		return err == nil, err
-	})
-}
-
 // addrOf converts a prefix for netlink.
 func addrOf(p netip.Prefix) *netlink.Addr {
 	return &netlink.Addr{IPNet: &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}}

@@ -1,17 +1,15 @@
 package netlinkdp
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/knitter-cni/knitter/core/model"
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // ensureBridge returns the node bridge called name, creating it (with mtu when non-zero) if needed,
-// with VLAN filtering on when vlanFiltering, and up. Callers hold nodeMu.
-func (d *Dataplane) ensureBridge(name string, mtu int, vlanFiltering bool) (netlink.Link, error) {
+// and up. Callers hold nodeMu.
+func (d *Dataplane) ensureBridge(name string, mtu int) (netlink.Link, error) {
 	h := d.node.h
 	link, err := lookup(h, name)
 	if err != nil {
@@ -20,13 +18,8 @@ func (d *Dataplane) ensureBridge(name string, mtu int, vlanFiltering bool) (netl
 	if link == nil {
 		attrs := netlink.NewLinkAttrs()
 		attrs.Name, attrs.MTU = name, mtu
-		br := &netlink.Bridge{LinkAttrs: attrs}
-		if vlanFiltering {
-			on := true
-			br.VlanFiltering = &on
-		}
-		if err := h.LinkAdd(br); err != nil {
-			return nil, fmt.Errorf("creating bridge %s: %w", name, vlanHint(err, vlanFiltering))
+		if err := h.LinkAdd(&netlink.Bridge{LinkAttrs: attrs}); err != nil {
+			return nil, fmt.Errorf("creating bridge %s: %w", name, err)
 		}
 		if link, err = h.LinkByName(name); err != nil {
 			return nil, fmt.Errorf("finding new bridge %s: %w", name, err)
@@ -36,25 +29,12 @@ func (d *Dataplane) ensureBridge(name string, mtu int, vlanFiltering bool) (netl
 	if !ok {
 		return nil, model.Errorf(model.CodeConflict, "bridge", "%s on the node is a %s, not a bridge; remove it", name, link.Type())
 	}
-	if vlanFiltering && (br.VlanFiltering == nil || !*br.VlanFiltering) {
-		if err := h.BridgeSetVlanFiltering(br, true); err != nil {
-			return nil, fmt.Errorf("turning on VLAN filtering on bridge %s: %w", name, vlanHint(err, true))
-		}
-	}
 	if !isUp(br) {
 		if err := h.LinkSetUp(br); err != nil {
 			return nil, fmt.Errorf("setting bridge %s up: %w", name, err)
 		}
 	}
 	return br, nil
-}
-
-// vlanHint explains the error of a kernel built without bridge VLAN filtering.
-func vlanHint(err error, vlan bool) error {
-	if vlan && errors.Is(err, unix.EOPNOTSUPP) {
-		return fmt.Errorf("%w: this kernel has no bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING, which needs CONFIG_VLAN_8021Q); vlan networks need it", err)
-	}
-	return err
 }
 
 // ensureUplink returns the node NIC called name; errors name the network's physical_network, since

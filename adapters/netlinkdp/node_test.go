@@ -58,7 +58,7 @@ func newTestNode(w *world, sysfsRoot string) (*testNode, error) {
 		return nil, err
 	}
 	rec := &sriovtest.Recorder{}
-	dp, err := netlinkdp.New(netlinkdp.Options{HostNetns: path, VFs: pool, VFConfig: rec})
+	dp, err := netlinkdp.New(netlinkdp.Options{HostNetns: path, VFs: pool, VFConfig: rec, VLANPinDir: pinDir})
 	if err != nil {
 		return nil, err
 	}
@@ -103,6 +103,14 @@ func (n contractNode) Master(t testing.TB, ifname string) string {
 	return m
 }
 
+func (n contractNode) VLANPorts(t testing.TB, trunk string) []string {
+	ports, err := vlanPorts(n.path, trunk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ports
+}
+
 func (n contractNode) FDB(t testing.TB, vxlan string) []netip.Addr {
 	a, err := fdb(n.path, vxlan)
 	if err != nil {
@@ -114,10 +122,6 @@ func (n contractNode) FDB(t testing.TB, vxlan string) []netip.Addr {
 func TestContract(t *testing.T) {
 	if !isRoot() {
 		t.Skip("needs root to make network namespaces")
-	}
-	filtering, err := vlanFiltering()
-	if err != nil {
-		t.Fatal(err)
 	}
 	dataplanetest.Run(t, func(t *testing.T) dataplanetest.Node {
 		w := newWorld()
@@ -132,5 +136,5 @@ func TestContract(t *testing.T) {
 			}
 		})
 		return contractNode{n}
-	}, dataplanetest.Features{VLANFiltering: filtering, SRIOV: true})
+	}, dataplanetest.Features{SRIOV: true})
 }

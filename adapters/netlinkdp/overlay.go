@@ -28,7 +28,7 @@ func (d *Dataplane) attachOverlay(p *nsHandle, l plan.Link, group uint32) (func(
 func (d *Dataplane) overlayPlumbing(l plan.Link) (netlink.Link, error) {
 	d.nodeMu.Lock()
 	defer d.nodeMu.Unlock()
-	br, err := d.ensureBridge(l.Bridge, l.MTU, false)
+	br, err := d.ensureBridge(l.Bridge, l.MTU)
 	if err != nil {
 		return nil, err
 	}

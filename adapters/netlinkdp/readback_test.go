@@ -98,5 +98,5 @@ func nsSysctl(path, key, value string) error {
 
 // newPoolless returns a dataplane for the namespace at path without an SR-IOV pool.
 func newPoolless(path string) (*netlinkdp.Dataplane, error) {
-	return netlinkdp.New(netlinkdp.Options{HostNetns: path})
+	return netlinkdp.New(netlinkdp.Options{HostNetns: path, VLANPinDir: pinDir})
 }

@@ -15,19 +15,12 @@ func TestNetlinkdp(t *testing.T) {
 	RunSpecs(t, "netlinkdp: real namespaces")
 }
 
-var (
-	ctx = context.Background()
-	// filtering is whether this kernel's bridges filter VLANs; vlan specs need it.
-	filtering bool
-)
+var ctx = context.Background()
 
 var _ = BeforeSuite(func() {
 	if !isRoot() {
 		Skip("needs root to make network namespaces")
 	}
-	var err error
-	filtering, err = vlanFiltering()
-	Expect(err).NotTo(HaveOccurred())
 })
 
 // freshNode makes a node namespace with the contract's NICs and a dataplane for it, removed with

@@ -1,6 +1,7 @@
 package netlinkdp_test
 
 import (
+	"github.com/knitter-cni/knitter/adapters/vlanbpf"
 	"net"
 	"net/netip"
 	"os"
@@ -151,44 +152,19 @@ var _ = Describe("each network type, read back from netlink", func() {
 		Expect(links(n.path)).NotTo(ContainElement("net1"))
 	})
 
-	It("builds a vlan access port on a filtering bridge with the uplink as trunk", func() {
-		if !filtering {
-			Skip("this kernel has no bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)")
-		}
+	It("builds a vlan port: a veth on no bridge, the VLAN programs on its node end and on the trunk", func() {
 		l := vlanL("c1", "net1", 100, "10.3.0.5/24")
 		Expect(n.dp.Attach(ctx, podPlan("c1", pns, l))).To(Succeed())
-		br, ok := readLink(n.path, l.Bridge).(*netlink.Bridge)
-		Expect(ok).To(BeTrue())
-		Expect(br.VlanFiltering).NotTo(BeNil())
-		Expect(*br.VlanFiltering).To(BeTrue())
 		trunk := readLink(n.path, dataplanetest.Trunk)
 		host := readLink(n.path, l.HostIf)
-		Expect(trunk.Attrs().MasterIndex).To(Equal(br.Attrs().Index))
-		Expect(host.Attrs().MasterIndex).To(Equal(br.Attrs().Index))
-		vlans := bridgeVlans(n.path)
-		Expect(vlans[int32(trunk.Attrs().Index)]).To(ContainElement(vlanMember{Vid: 100}))
-		Expect(vlans[int32(host.Attrs().Index)]).To(ConsistOf(vlanMember{Vid: 100, PVID: true, Untagged: true}))
-	})
-
-	It("fails a vlan link cleanly on a kernel without bridge VLAN filtering", func() {
-		if filtering {
-			Skip("this kernel filters VLANs; the vlan link builds")
-		}
-		eth0 := overlay("c1", "eth0", 101, "10.1.0.5/24")
-		l := vlanL("c1", "net1", 100, "10.3.0.5/24")
-		err := n.dp.Attach(ctx, podPlan("c1", pns, eth0, l))
-		Expect(err).To(MatchError(And(ContainSubstring("vlan link net1"), ContainSubstring("CONFIG_BRIDGE_VLAN_FILTERING"))))
-		Expect(links(pns)).To(BeEmpty())
-		Expect(links(n.path)).NotTo(ContainElements(eth0.HostIf, l.HostIf, l.Bridge))
-	})
-
-	It("builds an untagged (VLAN 0) port on the uplink's bridge without VLAN filtering", func() {
-		l := vlanL("c1", "net1", 0, "10.3.0.5/24")
-		Expect(n.dp.Attach(ctx, podPlan("c1", pns, l))).To(Succeed())
-		br := readLink(n.path, l.Bridge)
-		Expect(readLink(n.path, dataplanetest.Trunk).Attrs().MasterIndex).To(Equal(br.Attrs().Index))
-		Expect(readLink(n.path, l.HostIf).Attrs().MasterIndex).To(Equal(br.Attrs().Index))
-		Expect(n.dp.Check(ctx, podPlan("c1", pns, l))).To(Succeed())
+		Expect(trunk.Attrs().MasterIndex).To(BeZero())
+		Expect(host.Attrs().MasterIndex).To(BeZero())
+		Expect(trunk.Attrs().Promisc).To(Equal(1), "the trunk takes frames for the pods' MACs")
+		Expect(vlanPorts(n.path, dataplanetest.Trunk)).To(Equal([]string{l.HostIf + "/100"}))
+		d := vlanbpf.New(vlanbpf.Options{Netns: n.path, PinDir: pinDir})
+		defer d.Close()
+		Expect(d.IngressPrograms(host.Attrs().Index)).To(HaveLen(1))
+		Expect(readLink(pns, "net1").Attrs().HardwareAddr).To(Equal(mac(l.MAC)))
 	})
 
 	It("hands a VF to the pod: PF told its MAC and VLAN, netdev moved and renamed, and back on Detach", func() {

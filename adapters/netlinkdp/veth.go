@@ -8,8 +8,8 @@ import (
 	"github.com/vishvananda/netlink"
 )
 
-// attachVeth builds (or finds) the veth HostIf <-> PodIf, puts its node end on br and up, lets port
-// finish the bridge port's setup (VLAN membership), and configures the pod end. The pod end is
+// attachVeth builds (or finds) the veth HostIf <-> PodIf, puts its node end on br (unless nil) and
+// up, lets port finish the node end's setup, and configures the pod end. The pod end is
 // created straight in the pod's namespace, so its name never clashes with the node's interfaces.
 func (d *Dataplane) attachVeth(p *nsHandle, l plan.Link, br netlink.Link, port func(host netlink.Link) error, group uint32) (undo func() error, err error) {
 	if l.HostIf == "" {
@@ -36,7 +36,7 @@ func (d *Dataplane) attachVeth(p *nsHandle, l plan.Link, br netlink.Link, port f
 			return undo, fmt.Errorf("finding new veth end %s in the pod: %w", l.PodIf, err)
 		}
 	}
-	if host.Attrs().MasterIndex != br.Attrs().Index {
+	if br != nil && host.Attrs().MasterIndex != br.Attrs().Index {
 		if err := d.node.h.LinkSetMaster(host, br); err != nil {
 			return undo, fmt.Errorf("adding %s to bridge %s: %w", l.HostIf, br.Attrs().Name, err)
 		}

@@ -1,82 +1,100 @@
 package netlinkdp
 
 import (
-	"errors"
 	"fmt"
 
+	"github.com/knitter-cni/knitter/adapters/vlanbpf"
 	"github.com/knitter-cni/knitter/core/model"
 	"github.com/knitter-cni/knitter/core/plan"
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 )
 
-// defaultVLAN is the PVID a bridge gives every new port; an access port of another VLAN drops it so
-// that it is in exactly one VLAN.
-const defaultVLAN = 1
-
+// attachVLAN builds a vlan link: a veth whose node end is on no bridge, and the pod's port in the
+// eBPF VLAN datapath (package vlanbpf), which tags what the pod sends onto the trunk and delivers
+// what arrives on the trunk with the VLAN's tag.
 func (d *Dataplane) attachVLAN(p *nsHandle, l plan.Link, group uint32) (func() error, error) {
-	if l.Bridge == "" {
-		return nil, model.Invalid("bridge", "a vlan link needs its bridge; the plan is incomplete")
+	if l.VLAN < 1 || l.VLAN > model.MaxVLAN {
+		return nil, model.Invalid("vlan", "%d is out of range; a vlan link needs a VLAN id 1-%d", l.VLAN, model.MaxVLAN)
 	}
-	br, err := d.vlanPlumbing(l)
+	trunk, err := d.vlanTrunk(l.Uplink)
 	if err != nil {
 		return nil, err
 	}
-	return d.attachVeth(p, l, br, func(host netlink.Link) error { return d.accessPort(host, l.VLAN) }, group)
+	undo, err := d.attachVeth(p, l, nil, nil, group)
+	if err != nil {
+		return undo, err
+	}
+	port, err := d.vlanPort(p, l, trunk)
+	if err != nil {
+		return undo, err
+	}
+	if err := d.vlan.Attach(port); err != nil {
+		return undo, err
+	}
+	if undo == nil {
+		return nil, nil
+	}
+	return func() error {
+		if err := undo(); err != nil {
+			return err
+		}
+		return d.vlan.Prune()
+	}, nil
 }
 
-// vlanPlumbing ensures the uplink's VLAN bridge and the uplink on it as a trunk that carries l.VLAN.
-func (d *Dataplane) vlanPlumbing(l plan.Link) (netlink.Link, error) {
+// vlanTrunk returns the trunk NIC, up and promiscuous: pods' MACs are not the NIC's, and without
+// the 802.1Q module nothing registers the VLANs with a NIC that filters them, so the NIC must take
+// every frame (see docs/operations.md for NICs with rx-vlan-filter).
+func (d *Dataplane) vlanTrunk(name string) (netlink.Link, error) {
 	d.nodeMu.Lock()
 	defer d.nodeMu.Unlock()
-	up, err := d.ensureUplink(l.Uplink)
-	if err != nil {
-		return nil, err
-	}
-	br, err := d.ensureBridge(l.Bridge, 0, l.VLAN != 0)
+	up, err := d.ensureUplink(name)
 	if err != nil {
 		return nil, err
 	}
 	h := d.node.h
-	switch up.Attrs().MasterIndex {
-	case br.Attrs().Index:
-	case 0:
-		if err := h.LinkSetMaster(up, br); err != nil {
-			return nil, fmt.Errorf("adding uplink %s to bridge %s: %w", l.Uplink, l.Bridge, err)
+	if up.Attrs().Promisc == 0 {
+		if err := h.SetPromiscOn(up); err != nil {
+			return nil, fmt.Errorf("setting trunk %s promiscuous: %w", name, err)
 		}
-	default:
-		return nil, model.Errorf(model.CodeConflict, "uplink",
-			"NIC %s is already a port of another bridge or bond (ifindex %d); give vlan networks a NIC of their own", l.Uplink, up.Attrs().MasterIndex)
 	}
 	if !isUp(up) {
 		if err := h.LinkSetUp(up); err != nil {
-			return nil, fmt.Errorf("setting uplink %s up: %w", l.Uplink, err)
+			return nil, fmt.Errorf("setting trunk %s up: %w", name, err)
 		}
 	}
-	if l.VLAN != 0 {
-		if err := h.BridgeVlanAdd(up, l.VLAN, false, false, false, true); err != nil {
-			return nil, fmt.Errorf("allowing VLAN %d on trunk %s: %w", l.VLAN, l.Uplink, vlanHint(err, true))
-		}
-	}
-	return br, nil
+	return up, nil
 }
 
-// accessPort makes the veth's node end an untagged member of vlan only. VLAN 0 leaves the port as
-// the bridge made it: untagged in the default VLAN.
-func (d *Dataplane) accessPort(host netlink.Link, vlan uint16) error {
-	if vlan == 0 {
-		return nil
+// vlanPort describes the link's veth to the VLAN datapath, with the pod end's actual MAC.
+func (d *Dataplane) vlanPort(p *nsHandle, l plan.Link, trunk netlink.Link) (vlanbpf.Port, error) {
+	host, err := lookup(d.node.h, l.HostIf)
+	if err != nil {
+		return vlanbpf.Port{}, fmt.Errorf("finding %s: %w", l.HostIf, err)
 	}
-	h := d.node.h
-	name := host.Attrs().Name
-	if err := h.BridgeVlanAdd(host, vlan, true, true, false, true); err != nil {
-		return fmt.Errorf("making %s an access port of VLAN %d: %w", name, vlan, vlanHint(err, true))
+	if host == nil {
+		return vlanbpf.Port{}, model.Errorf(model.CodeNotFound, "host_if", "the node end %s of %s is missing", l.HostIf, l.PodIf)
 	}
-	if vlan != defaultVLAN {
-		err := h.BridgeVlanDel(host, defaultVLAN, false, false, false, true)
-		if err != nil && !errors.Is(err, unix.ENOENT) {
-			return fmt.Errorf("removing default VLAN %d from %s: %w", defaultVLAN, name, err)
-		}
+	pod, err := p.h.LinkByName(l.PodIf)
+	if err != nil {
+		return vlanbpf.Port{}, fmt.Errorf("finding %s in the pod: %w", l.PodIf, err)
 	}
-	return nil
+	return vlanbpf.Port{HostIf: l.HostIf, HostIndex: host.Attrs().Index, Trunk: l.Uplink, TrunkIndex: trunk.Attrs().Index,
+		VLAN: l.VLAN, MAC: pod.Attrs().HardwareAddr}, nil
+}
+
+// checkVLAN reads the link's port back from the VLAN datapath.
+func (d *Dataplane) checkVLAN(p *nsHandle, l plan.Link) error {
+	trunk, err := lookup(d.node.h, l.Uplink)
+	if err != nil {
+		return fmt.Errorf("finding trunk %s: %w", l.Uplink, err)
+	}
+	if trunk == nil {
+		return model.Errorf(model.CodeNotFound, "uplink", "trunk %s is missing from the node", l.Uplink)
+	}
+	port, err := d.vlanPort(p, l, trunk)
+	if err != nil {
+		return err
+	}
+	return d.vlan.Check(port)
 }

@@ -2,6 +2,8 @@ package vlanbpf
 
 import (
 	"fmt"
+	"github.com/cilium/ebpf"
+	"net"
 	"slices"
 
 	"github.com/knitter-cni/knitter/core/model"
@@ -97,4 +99,43 @@ func (d *Datapath) Status() (Status, error) {
 		return st, fmt.Errorf("reading the VLAN datapath: %w", err)
 	}
 	return st, nil
+}
+
+// PortState is one port as the datapath's maps hold it.
+type PortState struct {
+	HostIndex  int
+	TrunkIndex int
+	VLAN       uint16
+	MAC        net.HardwareAddr
+}
+
+// Ports lists the node's ports, sorted by HostIndex; none when the node has no state.
+func (d *Datapath) Ports() ([]PortState, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []PortState
+	err := d.do(func() error {
+		s, err := d.loaded(false)
+		if err != nil || s == nil {
+			return err
+		}
+		all, err := s.allPorts()
+		for host, v := range all {
+			out = append(out, PortState{HostIndex: int(host), TrunkIndex: int(v.Trunk), VLAN: v.VID, MAC: net.HardwareAddr(v.MAC[:])})
+		}
+		return err
+	})
+	slices.SortFunc(out, func(a, b PortState) int { return a.HostIndex - b.HostIndex })
+	return out, err
+}
+
+// IngressPrograms returns the IDs of the programs on the TCX ingress of the node's device ifindex.
+func (d *Datapath) IngressPrograms(ifindex int) ([]ebpf.ProgramID, error) {
+	var ids []ebpf.ProgramID
+	err := d.do(func() error {
+		var err error
+		ids, err = ingressPrograms(ifindex)
+		return err
+	})
+	return ids, err
 }

@@ -26,7 +26,8 @@ func Run(t *testing.T, newNode func(t *testing.T) Node, f Features) {
 		{"two pods share plumbing and detach apart", twoPodsShare},
 		{"macvlan", macvlanBuilds},
 		{"missing uplink fails cleanly", missingUplink},
-		{"vlan", func(t *testing.T, n Node) { vlanBuilds(t, n, f.VLANFiltering) }},
+		{"vlan pods of two VLANs share the trunk", vlanBuilds},
+		{"vlan link without a VLAN id fails cleanly", vlanWithoutID},
 		{"multi-link pod with one default route", multiLink},
 		{"failure mid-attach rolls back this pod's links", failureRollsBack},
 		{"failed re-attach keeps the links of the first", failedReattachKeeps},
@@ -205,35 +206,72 @@ func missingUplink(t *testing.T, n Node) {
 	}
 }
 
-func vlanBuilds(t *testing.T, n Node, filtering bool) {
-	ns := n.NewNetns(t)
-	l := VLAN("c1", "net1", 100, "10.3.0.5/24")
-	pod := Pod("c1", ns, l)
+func vlanBuilds(t *testing.T, n Node) {
+	nodeBefore := n.Links(t, "")
+	nsA, nsB, nsC := n.NewNetns(t), n.NewNetns(t), n.NewNetns(t)
+	a := Pod("a", nsA, VLAN("a", "net1", 100, "10.3.0.5/24", "fd03::5/64"))
+	b := Pod("b", nsB, VLAN("b", "net1", 100, "10.3.0.6/24"))
+	c := Pod("c", nsC, Overlay("c", "eth0", 101, "10.1.0.7/24"), VLAN("c", "net1", 200, "10.3.0.7/24"))
 	dp := n.Dataplane()
-	err := dp.Attach(ctx, pod)
-	if !filtering {
-		failsWith(t, err, "", "vlan link net1", "VLAN filtering")
-		equal(t, "pod links", n.Links(t, ns), nil)
-		if has(n.Links(t, ""), l.HostIf) {
-			t.Fatalf("node end %s left behind", l.HostIf)
+	for _, p := range []plan.Pod{a, b, c} {
+		must(t, dp.Attach(ctx, p), "Attach "+p.ContainerID)
+	}
+	must(t, dp.Attach(ctx, a), "second Attach of a")
+	for _, p := range []plan.Pod{a, b, c} {
+		must(t, dp.Check(ctx, p), "Check "+p.ContainerID)
+	}
+	hostA, hostB, hostC := a.Links[0].HostIf, b.Links[0].HostIf, c.Links[1].HostIf
+	equal(t, "VLAN ports", n.VLANPorts(t, Trunk), sortedStrings(hostA+"/100", hostB+"/100", hostC+"/200"))
+	// No bridge: the trunk and the veths stay on their own.
+	for _, name := range []string{Trunk, hostA, hostC} {
+		if m := n.Master(t, name); m != "" {
+			t.Fatalf("%s is a port of %q, want no bridge", name, m)
 		}
-		return
 	}
-	must(t, err, "Attach")
-	must(t, dp.Check(ctx, pod), "Check")
-	if m := n.Master(t, Trunk); m != l.Bridge {
-		t.Fatalf("trunk is on %q, want %s", m, l.Bridge)
+	// Check tells the plan's VLAN from another.
+	other := clonePod(a)
+	other.Links[0].VLAN = 300
+	failsWith(t, dp.Check(ctx, other), model.CodeConflict, "links[0]")
+	must(t, dp.Detach(ctx, a), "Detach a")
+	must(t, dp.Check(ctx, b), "Check b after a left its VLAN")
+	failsWith(t, dp.Check(ctx, a), model.CodeNotFound, "net1")
+	equal(t, "VLAN ports after a left", n.VLANPorts(t, Trunk), sortedStrings(hostB+"/100", hostC+"/200"))
+	// A pod whose namespace died first: its veth went with it, and Detach still clears its port.
+	n.DeleteNetns(t, nsC)
+	must(t, dp.Detach(ctx, c), "Detach c after its netns is gone")
+	equal(t, "VLAN ports after c left", n.VLANPorts(t, Trunk), []string{hostB + "/100"})
+	must(t, dp.Detach(ctx, b), "Detach b")
+	must(t, dp.Detach(ctx, b), "second Detach of b")
+	equal(t, "VLAN ports after the last pod left", n.VLANPorts(t, Trunk), nil)
+	for _, name := range []string{hostA, hostB, hostC} {
+		if has(n.Links(t, ""), name) {
+			t.Fatalf("node end %s left behind", name)
+		}
 	}
-	if m := n.Master(t, l.HostIf); m != l.Bridge {
-		t.Fatalf("%s is on %q, want %s", l.HostIf, m, l.Bridge)
+	for _, name := range nodeBefore {
+		if !has(n.Links(t, ""), name) {
+			t.Fatalf("%s is gone from the node", name)
+		}
 	}
-	must(t, dp.Detach(ctx, pod), "Detach")
-	if has(n.Links(t, ""), l.HostIf) {
-		t.Fatal("node end left behind")
+}
+
+func vlanWithoutID(t *testing.T, n Node) {
+	ns := n.NewNetns(t)
+	l := VLAN("c1", "net1", 0, "10.3.0.5/24")
+	dp := n.Dataplane()
+	failsWith(t, dp.Attach(ctx, Pod("c1", ns, Overlay("c1", "eth0", 101), l)), model.CodeInvalid, "vlan link net1", "vlan")
+	equal(t, "pod links", n.Links(t, ns), nil)
+	for _, name := range []string{l.HostIf, plan.HostIfName("c1", "eth0")} {
+		if has(n.Links(t, ""), name) {
+			t.Fatalf("node end %s left behind", name)
+		}
 	}
-	if m := n.Master(t, Trunk); m != l.Bridge {
-		t.Fatalf("Detach took the trunk off its bridge (now %q)", m)
-	}
+	equal(t, "VLAN ports", n.VLANPorts(t, Trunk), nil)
+}
+
+func sortedStrings(s ...string) []string {
+	slices.Sort(s)
+	return s
 }
 
 func multiLink(t *testing.T, n Node) {
@@ -385,13 +423,6 @@ func plumbingConflicts(t *testing.T, n Node) {
 			t.Fatalf("%s: node end left behind", c.name)
 		}
 	}
-	// A trunk is a port of one VLAN bridge only. VLAN 0 needs no VLAN filtering.
-	v := VLAN("c", "net1", 0, "10.3.0.5/24")
-	must(t, dp.Attach(ctx, Pod("c", n.NewNetns(t), v)), "Attach a vlan link")
-	other := VLAN("d", "net1", 0, "10.3.0.6/24")
-	other.Bridge = "knvl-other"
-	failsWith(t, dp.Attach(ctx, Pod("d", nsB, other)), model.CodeConflict, Trunk)
-	equal(t, "pod links", n.Links(t, nsB), nil)
 	must(t, dp.Check(ctx, Pod("a", ns, Overlay("a", "eth0", 101, "10.1.0.5/24"))), "Check of the first pod")
 }
 

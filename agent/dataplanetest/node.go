@@ -14,7 +14,7 @@ import (
 const (
 	// Underlay carries the node's VTEP address.
 	Underlay = "kn-under0"
-	// Trunk is the uplink of vlan networks.
+	// Trunk is the uplink of vlan networks: one NIC carries all their VLANs.
 	Trunk = "kn-trunk0"
 	// Parent is the parent NIC of macvlan networks.
 	Parent = "kn-mvl0"
@@ -43,12 +43,13 @@ type Node interface {
 	Master(t testing.TB, ifname string) string
 	// FDB returns the sorted VTEPs of the flood entries of the node's VXLAN device vxlan.
 	FDB(t testing.TB, vxlan string) []netip.Addr
+	// VLANPorts returns the sorted "host_if/vlan" of the pod veths whose VLANs the node's VLAN
+	// datapath carries on trunk; none when the node has no vlan pods on it.
+	VLANPorts(t testing.TB, trunk string) []string
 }
 
 // Features says what the world under test can build.
 type Features struct {
-	// VLANFiltering: the node's bridges filter VLANs. Without it vlan links must fail cleanly.
-	VLANFiltering bool
 	// SRIOV: PF exists with VFs VFs, and the dataplane has a pool for it.
 	SRIOV bool
 }

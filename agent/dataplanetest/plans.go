@@ -22,11 +22,11 @@ func Overlay(cid, podIf string, vni uint32, addrs ...string) plan.Link {
 	}
 }
 
-// VLAN returns a vlan link on Trunk for container cid.
+// VLAN returns a vlan link of VLAN vlan on Trunk for container cid.
 func VLAN(cid, podIf string, vlan uint16, addrs ...string) plan.Link {
 	return plan.Link{
 		Type: model.VLAN, Network: fmt.Sprintf("t/vlan-%d", vlan), PortID: cid + "-" + podIf, PodIf: podIf,
-		HostIf: plan.HostIfName(cid, podIf), Bridge: "knvl-trunk0", Uplink: Trunk, VLAN: vlan,
+		HostIf: plan.HostIfName(cid, podIf), Uplink: Trunk, VLAN: vlan,
 		MAC: mac(cid + podIf), MTU: 1500, Addrs: prefixes(addrs),
 	}
 }

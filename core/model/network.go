@@ -12,7 +12,7 @@ type NetworkType string
 const (
 	// Overlay is a VXLAN segment: a bridge per network on every node, joined by VXLAN tunnels.
 	Overlay NetworkType = "overlay"
-	// VLAN is an underlay segment: a VLAN id on the node's uplink NIC, through a VLAN-filtering bridge.
+	// VLAN is an underlay segment: a VLAN id on the node's uplink NIC (a trunk), tagged by eBPF.
 	VLAN NetworkType = "vlan"
 	// MACVLAN attaches pods as macvlan children of a host NIC.
 	MACVLAN NetworkType = "macvlan"

@@ -63,13 +63,13 @@ type Link struct {
 	PodIf string `json:"pod_if"`
 	// HostIf is the node end of the pod's veth (overlay and vlan networks).
 	HostIf string `json:"host_if,omitempty"`
-	// Bridge is the node bridge the veth joins (overlay and vlan networks).
+	// Bridge is the node bridge the veth joins (overlay networks; a vlan link's veth is on none).
 	Bridge string `json:"bridge,omitempty"`
 	// VXLAN is the overlay's tunnel device, enslaved to Bridge.
 	VXLAN *VXLAN `json:"vxlan,omitempty"`
-	// Uplink is the node NIC: enslaved to a vlan network's bridge, a macvlan's parent, an SR-IOV PF.
+	// Uplink is the node NIC: a vlan network's trunk, a macvlan's parent, an SR-IOV PF.
 	Uplink string `json:"uplink,omitempty"`
-	// VLAN tags the veth's bridge port (vlan) or the VF (sriov); 0 is untagged.
+	// VLAN is the tag of a vlan link's frames on the trunk, or of the VF (sriov); 0 is untagged.
 	VLAN   uint16         `json:"vlan,omitempty"`
 	MAC    model.MAC      `json:"mac"`
 	MTU    int            `json:"mtu"`
@@ -142,7 +142,6 @@ func link(node Node, r Request, p model.Port, n *model.Network) (Link, error) {
 	case model.VLAN:
 		l.Uplink = node.uplink(n.PhysicalNetwork)
 		l.HostIf = HostIfName(r.ContainerID, p.Interface)
-		l.Bridge = "knvl-" + shortHash(l.Uplink, 8)
 		l.VLAN = n.VLAN
 	case model.MACVLAN:
 		l.Uplink = node.uplink(n.PhysicalNetwork)

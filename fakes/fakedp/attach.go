@@ -56,7 +56,7 @@ func (f *Fake) attachLink(pod plan.Pod, space map[string]*Link, l plan.Link) (fu
 		if l.VXLAN == nil || l.Bridge == "" {
 			return nil, model.Invalid("vxlan", "an overlay link needs its bridge and VXLAN device; the plan is incomplete")
 		}
-		br, err := f.ensureBridge(l.Bridge, l.MTU, false)
+		br, err := f.ensureBridge(l.Bridge, l.MTU)
 		if err != nil {
 			return nil, err
 		}
@@ -65,14 +65,15 @@ func (f *Fake) attachLink(pod plan.Pod, space map[string]*Link, l plan.Link) (fu
 		}
 		return f.attachVeth(pod.Netns, space, l, br, nil)
 	case model.VLAN:
-		if l.Bridge == "" {
-			return nil, model.Invalid("bridge", "a vlan link needs its bridge; the plan is incomplete")
+		if l.VLAN < 1 || l.VLAN > model.MaxVLAN {
+			return nil, model.Invalid("vlan", "%d is out of range; a vlan link needs a VLAN id 1-%d", l.VLAN, model.MaxVLAN)
 		}
-		br, err := f.vlanPlumbing(l)
+		up, err := f.uplink(l.Uplink)
 		if err != nil {
 			return nil, err
 		}
-		return f.attachVeth(pod.Netns, space, l, br, func(host *Link) { accessPort(host, l.VLAN) })
+		up.Up = true
+		return f.attachVeth(pod.Netns, space, l, nil, func(host *Link) { host.Trunk, host.VLAN = l.Uplink, l.VLAN })
 	case model.MACVLAN:
 		return f.attachMacvlan(pod.Netns, space, l)
 	case model.SRIOV:
@@ -81,7 +82,7 @@ func (f *Fake) attachLink(pod plan.Pod, space map[string]*Link, l plan.Link) (fu
 	return nil, model.Invalid("type", "%q is not a network type this dataplane builds", l.Type)
 }
 
-func (f *Fake) ensureBridge(name string, mtu int, vlanFiltering bool) (*Link, error) {
+func (f *Fake) ensureBridge(name string, mtu int) (*Link, error) {
 	br := f.spaces[node][name]
 	if br == nil {
 		if err := f.fault(OpCreateBridge); err != nil {
@@ -99,7 +100,6 @@ func (f *Fake) ensureBridge(name string, mtu int, vlanFiltering bool) (*Link, er
 	if br.Kind != "bridge" {
 		return nil, model.Errorf(model.CodeConflict, "bridge", "%s on the node is a %s, not a bridge; remove it", name, br.Kind)
 	}
-	br.VLANFiltering = br.VLANFiltering || vlanFiltering
 	br.Up = true
 	return br, nil
 }
@@ -126,40 +126,6 @@ func (f *Fake) ensureVXLAN(vx plan.VXLAN, mtu int, br *Link) error {
 	dev.Master, dev.Up = br.Name, true
 	dev.FDB = sortedUnion(dev.FDB, vx.Peers)
 	return nil
-}
-
-func (f *Fake) vlanPlumbing(l plan.Link) (*Link, error) {
-	up, err := f.uplink(l.Uplink)
-	if err != nil {
-		return nil, err
-	}
-	br, err := f.ensureBridge(l.Bridge, 0, l.VLAN != 0)
-	if err != nil {
-		return nil, err
-	}
-	switch up.Master {
-	case br.Name:
-	case "":
-		up.Master = br.Name
-		up.VLANs, up.PVID = []uint16{1}, 1
-	default:
-		return nil, model.Errorf(model.CodeConflict, "uplink",
-			"NIC %s is already a port of another bridge or bond (%s); give vlan networks a NIC of their own", l.Uplink, up.Master)
-	}
-	up.Up = true
-	if l.VLAN != 0 && !slices.Contains(up.VLANs, l.VLAN) {
-		up.VLANs = append(up.VLANs, l.VLAN)
-		slices.Sort(up.VLANs)
-	}
-	return br, nil
-}
-
-// accessPort makes a bridge port an untagged member of vlan only; 0 keeps the default VLAN 1.
-func accessPort(host *Link, vlan uint16) {
-	if vlan == 0 {
-		vlan = 1
-	}
-	host.VLANs, host.PVID = []uint16{vlan}, vlan
 }
 
 func (f *Fake) uplink(name string) (*Link, error) {
@@ -201,7 +167,10 @@ func (f *Fake) attachVeth(netns string, space map[string]*Link, l plan.Link, br 
 		f.spaces[node][host.Name], space[pod.Name] = host, pod
 		undo = func() { f.deleteVeth(host) }
 	}
-	host.Master, host.Up = br.Name, true
+	if br != nil {
+		host.Master = br.Name
+	}
+	host.Up = true
 	if port != nil {
 		port(host)
 	}

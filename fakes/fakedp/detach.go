@@ -122,6 +122,12 @@ func (f *Fake) checkLink(netns string, space map[string]*Link, l plan.Link) erro
 	if host == nil {
 		return model.Errorf(model.CodeNotFound, "host_if", "the node end %s of %s is missing", l.HostIf, l.PodIf)
 	}
+	if l.Type == model.VLAN {
+		if host.Trunk != l.Uplink || host.VLAN != l.VLAN {
+			return model.Errorf(model.CodeConflict, "vlan", "%s is on VLAN %d of trunk %q, the plan says VLAN %d of %s", l.HostIf, host.VLAN, host.Trunk, l.VLAN, l.Uplink)
+		}
+		return nil
+	}
 	if f.spaces[node][l.Bridge] == nil {
 		return model.Errorf(model.CodeNotFound, "bridge", "bridge %s is missing from the node", l.Bridge)
 	}

@@ -30,11 +30,10 @@ type Link struct {
 	Routes []plan.Route
 	// Master is the bridge a node interface is a port of.
 	Master string
-	// VLANs are a bridge port's VLANs; PVID is its untagged VLAN (an access port's).
-	VLANs []uint16
-	PVID  uint16
-	// VLANFiltering is set on bridges that filter VLANs.
-	VLANFiltering bool
+	// Trunk and VLAN are a vlan link's veth node end's place in the VLAN datapath: the frames its pod
+	// sends leave by Trunk tagged VLAN, and Trunk's frames of VLAN for its MAC reach it.
+	Trunk string
+	VLAN  uint16
 	// Parent is a macvlan's parent NIC on the node.
 	Parent string
 	// VNI, Local, Device and FDB (sorted flood entries) describe a VXLAN device.
@@ -204,7 +203,6 @@ func (l *Link) copy() Link {
 	c := *l
 	c.Addrs = slices.Clone(l.Addrs)
 	c.Routes = slices.Clone(l.Routes)
-	c.VLANs = slices.Clone(l.VLANs)
 	c.FDB = slices.Clone(l.FDB)
 	c.peer, c.vf = nil, nil
 	return c
@@ -217,4 +215,18 @@ func sortedNames(space map[string]*Link) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// VLANPorts returns the sorted "host_if/vlan" of the vlan links whose frames trunk carries.
+func (f *Fake) VLANPorts(trunk string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, l := range f.spaces[node] {
+		if l.Kind == "veth" && l.Trunk == trunk {
+			out = append(out, fmt.Sprintf("%s/%d", l.Name, l.VLAN))
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/netip"
-	"slices"
 	"testing"
 
 	"github.com/knitter-cni/knitter/agent"
@@ -38,6 +37,8 @@ func (n contractNode) Links(_ testing.TB, netns string) []string {
 	return names
 }
 
+func (n contractNode) VLANPorts(_ testing.TB, trunk string) []string { return n.f.VLANPorts(trunk) }
+
 func (n contractNode) FDB(_ testing.TB, vxlan string) []netip.Addr {
 	l, _ := n.f.Link("", vxlan)
 	return l.FDB
@@ -45,7 +46,7 @@ func (n contractNode) FDB(_ testing.TB, vxlan string) []netip.Addr {
 
 func TestContract(t *testing.T) {
 	dataplanetest.Run(t, func(*testing.T) dataplanetest.Node { return contractNode{node()} },
-		dataplanetest.Features{VLANFiltering: true, SRIOV: true})
+		dataplanetest.Features{SRIOV: true})
 }
 
 var ctx = context.Background()
@@ -152,7 +153,7 @@ func TestVFsState(t *testing.T) {
 	}
 }
 
-func TestVLANAccessPort(t *testing.T) {
+func TestVLANPort(t *testing.T) {
 	f := node()
 	ns := f.NewNetns()
 	l := dataplanetest.VLAN("c1", "net1", 100, "10.3.0.5/24")
@@ -160,13 +161,8 @@ func TestVLANAccessPort(t *testing.T) {
 		t.Fatal(err)
 	}
 	host, _ := f.Link("", l.HostIf)
-	trunk, _ := f.Link("", dataplanetest.Trunk)
-	br, _ := f.Link("", l.Bridge)
-	if host.PVID != 100 || !slices.Equal(host.VLANs, []uint16{100}) {
-		t.Fatalf("access port = pvid %d vlans %v", host.PVID, host.VLANs)
-	}
-	if !slices.Equal(trunk.VLANs, []uint16{1, 100}) || trunk.Master != l.Bridge || !br.VLANFiltering {
-		t.Fatalf("trunk = %+v, bridge filtering %v", trunk, br.VLANFiltering)
+	if host.Trunk != dataplanetest.Trunk || host.VLAN != 100 || host.Master != "" {
+		t.Fatalf("vlan port = %+v", host)
 	}
 }
 
