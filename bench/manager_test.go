@@ -46,14 +46,15 @@ func newRig(b *testing.B, dir string) *rig {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := store.Campaign(ctx, "bench"); err != nil {
-		b.Fatal(err)
-	}
-	mgr, err := manager.New(etcdstore.ManagerStore{Store: store}, manager.Options{Alloc: alloc.DefaultConfig(), AdminToken: "bench-admin-token-0123456789"})
+	term, err := store.Campaign(ctx, "bench")
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := mgr.Activate(ctx); err != nil {
+	mgr, err := manager.New(manager.Options{Alloc: alloc.DefaultConfig(), AdminToken: "bench-admin-token-0123456789"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := mgr.Activate(ctx, etcdstore.ManagerTerm(term)); err != nil {
 		b.Fatal(err)
 	}
 	return &rig{emb: emb, store: store, mgr: mgr}
@@ -206,11 +207,15 @@ func BenchmarkManagerColdStart150k(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		mgr, err := manager.New(etcdstore.ManagerStore{Store: r.store}, manager.Options{Alloc: alloc.DefaultConfig()})
+		mgr, err := manager.New(manager.Options{Alloc: alloc.DefaultConfig()})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := mgr.Activate(context.Background()); err != nil {
+		term, err := r.store.Campaign(context.Background(), "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := mgr.Activate(context.Background(), etcdstore.ManagerTerm(term)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -15,7 +15,7 @@ import (
 // Options configure a Manager.
 type Options struct {
 	Alloc alloc.Config
-	// Now is the clock; nil means time.Now.
+	// Now is the clock; nil means time.Now. The manager reads no other clock.
 	Now func() time.Time
 	// AdminToken is the bearer string of the built-in admin; empty disables it.
 	AdminToken string
@@ -23,20 +23,32 @@ type Options struct {
 	Metrics    *Metrics // nil: no metrics
 }
 
-// Manager serves the allocation state. It is safe for concurrent use.
+// Manager serves the allocation state. It is safe for concurrent use, and it starts no goroutine:
+// every call does its work on the caller's goroutine, so a test or the simulator can drive it step
+// by step.
 type Manager struct {
-	opts  Options
-	store Store
-	log   *slog.Logger
+	opts Options
+	log  *slog.Logger
 
-	mu    sync.RWMutex
-	state *alloc.State  // nil while not active (standby, or after a failed write)
-	why   string        // why state is nil, for /readyz
-	done  chan struct{} // closed when the current activation ends
+	mu  sync.RWMutex
+	act *activation // nil while not serving (standby, or after the term's write failed)
+	why string      // why act is nil, for Ready
 }
 
+// activation is the manager serving one store term: the state loaded in that term, and the channel
+// closed when serving in it ends. Every write is reserved in the activation's term, so a failure can
+// end only the activation it belongs to.
+type activation struct {
+	term  Term
+	state *alloc.State
+	done  chan struct{}
+}
+
+// closed is the Done channel of a term the manager does not serve in.
+var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
 // New returns an inactive manager; Activate loads its state.
-func New(store Store, opts Options) (*Manager, error) {
+func New(opts Options) (*Manager, error) {
 	if err := opts.Alloc.Validate(); err != nil {
 		return nil, err
 	}
@@ -46,16 +58,19 @@ func New(store Store, opts Options) (*Manager, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	done := make(chan struct{})
-	close(done)
-	return &Manager{opts: opts, store: store, log: opts.Logger, why: "not activated yet", done: done}, nil
+	return &Manager{opts: opts, log: opts.Logger, why: "not activated yet"}, nil
 }
 
-// Activate (re)loads the state from the store and starts serving. The leader calls it each time it
-// wins an election.
-func (m *Manager) Activate(ctx context.Context) error {
-	start := time.Now()
-	recs, err := m.store.Load(ctx)
+// Activate ends the current activation, if any, loads the state of term t and serves it. The leader
+// calls it each time it wins an election, with the term Campaign returned. Expiries that fell due
+// while no manager served are persisted before the state is served; if that write fails, the manager
+// does not serve and Activate returns the error.
+func (m *Manager) Activate(ctx context.Context, t Term) error {
+	start := m.opts.Now()
+	m.mu.Lock()
+	m.endLocked(m.act, "reloading")
+	m.mu.Unlock()
+	recs, err := t.Load(ctx)
 	if err != nil {
 		return fmt.Errorf("loading state: %w", err)
 	}
@@ -63,52 +78,72 @@ func (m *Manager) Activate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.deactivateLocked("reloading")
-	m.state, m.why, m.done = s, "", make(chan struct{})
-	// Cooldowns and holds that ended while no manager was active end now; persist that.
+	// Cooldowns and holds that ended while no manager was active end now. Nothing else can reach s
+	// yet, so waiting here holds no lock.
 	if muts := s.Tick(model.FromTime(m.opts.Now())); len(muts) > 0 {
-		if w, err := m.store.Submit(ctx, muts); err == nil {
-			go m.waitTick(w)
-		} else {
-			m.deactivateLocked(fmt.Sprintf("persisting expiries: %v", err))
-			return err
+		slot, err := t.Reserve()
+		if err != nil {
+			return fmt.Errorf("persisting expiries: %w", err)
+		}
+		if err := slot.Submit(muts).Wait(); err != nil {
+			return fmt.Errorf("persisting expiries: %w", err)
 		}
 	}
-	m.log.Info("state loaded", "records", len(recs), "pods", len(s.Pods()), "took", time.Since(start).Round(time.Millisecond))
-	m.opts.Metrics.observeLoad(time.Since(start), len(recs))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := t.Err(); err != nil {
+		return fmt.Errorf("the store term ended while loading: %w", err)
+	}
+	m.endLocked(m.act, "reloading")
+	m.act, m.why = &activation{term: t, state: s, done: make(chan struct{})}, ""
+	took := m.opts.Now().Sub(start)
+	m.log.Info("state loaded", "records", len(recs), "pods", len(s.Pods()), "took", took.Round(time.Millisecond))
+	m.opts.Metrics.observeLoad(took, len(recs))
 	return nil
 }
 
-// Deactivate stops serving (leadership lost); the reason shows in Ready.
-func (m *Manager) Deactivate(reason string) {
+// Deactivate stops serving in term t (its leadership was lost); the reason shows in Ready. It does
+// nothing when the manager serves another term, or none.
+func (m *Manager) Deactivate(t Term, reason string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.deactivateLocked(reason)
-}
-
-func (m *Manager) deactivateLocked(reason string) {
-	if m.state != nil {
-		m.log.Warn("stopped serving", "reason", reason)
-		close(m.done)
+	if m.act != nil && m.act.term == t {
+		m.endLocked(m.act, reason)
 	}
-	m.state, m.why = nil, reason
 }
 
-// Done returns a channel closed when the current activation ends (Deactivate, or a failed write
-// that made the manager stop serving). Before the first activation it is already closed.
-func (m *Manager) Done() <-chan struct{} {
+// end ends act if it is still the current activation.
+func (m *Manager) end(act *activation, reason string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.endLocked(act, reason)
+}
+
+func (m *Manager) endLocked(act *activation, reason string) {
+	if act == nil || m.act != act {
+		return // an older activation: the current one is not its to end
+	}
+	m.log.Warn("stopped serving", "reason", reason)
+	close(act.done)
+	m.act, m.why = nil, reason
+}
+
+// Done returns a channel closed when the manager stops serving in term t: Deactivate, a failed write
+// of that term, or a newer Activate. If it does not serve in t, the channel is already closed.
+func (m *Manager) Done(t Term) <-chan struct{} {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.done
+	if m.act == nil || m.act.term != t {
+		return closed
+	}
+	return m.act.done
 }
 
 // Ready reports whether the manager serves, and why not.
 func (m *Manager) Ready() (bool, string) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.state != nil, m.why
+	return m.act != nil, m.why
 }
 
 func unavailable(why string) error {
@@ -116,34 +151,56 @@ func unavailable(why string) error {
 }
 
 // Do applies one command and returns its result once its mutations are durable. A command the core
-// refuses returns the core's *model.Error and changes nothing. If the store fails, the manager stops
-// serving until it is activated again (the state it holds may be ahead of the store), and the caller
-// gets a CodeUnavailable error: the command may or may not have landed, and retrying is safe because
-// every command is idempotent or reports a conflict.
+// refuses returns the core's *model.Error and changes nothing. ctx is looked at once, before the
+// command is applied: a caller that goes away later does not withdraw it, and waiting for the store
+// is bounded by the store's own write timeout. If the store's write fails, the manager stops serving
+// in that term (the state it holds may be ahead of the store) and the caller gets a CodeUnavailable
+// error: the command may or may not have landed, and retrying is safe because every command is
+// idempotent or reports a conflict. A full write queue also answers CodeUnavailable, having changed
+// nothing.
 func (m *Manager) Do(ctx context.Context, c alloc.Command) (any, error) {
-	start := time.Now()
-	res, w, err := m.apply(ctx, c)
-	if err == nil && w != nil {
-		if err = w.Wait(ctx); err != nil {
-			m.writeFailed(err)
-			err = unavailable(fmt.Sprintf("store write failed: %v", err))
+	start := m.opts.Now()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	act, res, w, err := m.apply(c)
+	if w != nil {
+		if werr := w.Wait(); werr != nil {
+			m.end(act, fmt.Sprintf("store write failed: %v", werr))
+			err = unavailable(fmt.Sprintf("store write failed: %v", werr))
 		}
 	}
-	m.opts.Metrics.observe(c, err, time.Since(start))
+	m.opts.Metrics.observe(c, err, m.opts.Now().Sub(start))
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
 }
 
-func (m *Manager) apply(ctx context.Context, c alloc.Command) (any, Waiter, error) {
+// apply runs c on the state and submits its mutations in the activation's term, under the lock, so
+// that the store's order is the state machine's order. Nothing under the lock waits: the queue slot
+// is reserved before the state changes, and a full queue refuses the command untouched.
+func (m *Manager) apply(c alloc.Command) (*activation, any, Write, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.state == nil {
-		return nil, nil, unavailable(m.why)
+	act := m.act
+	if act == nil {
+		return nil, nil, nil, unavailable(m.why)
 	}
-	muts := m.state.Tick(model.FromTime(m.opts.Now()))
-	res, cmdMuts, err := m.state.Apply(c)
+	if terr := act.term.Err(); terr != nil {
+		m.endLocked(act, fmt.Sprintf("store term ended: %v", terr))
+		return nil, nil, nil, unavailable(m.why)
+	}
+	slot, serr := act.term.Reserve()
+	switch {
+	case errors.Is(serr, ErrQueueFull):
+		return nil, nil, nil, unavailable("the store's write queue is full")
+	case serr != nil:
+		m.endLocked(act, fmt.Sprintf("store refused a write: %v", serr))
+		return nil, nil, nil, unavailable(m.why)
+	}
+	muts := act.state.Tick(model.FromTime(m.opts.Now()))
+	res, cmdMuts, err := act.state.Apply(c)
 	muts = append(muts, cmdMuts...)
 	if pod, ok := res.(model.Pod); ok && len(cmdMuts) > 0 {
 		if _, first := c.(alloc.AllocatePodCmd); first {
@@ -151,28 +208,10 @@ func (m *Manager) apply(ctx context.Context, c alloc.Command) (any, Waiter, erro
 		}
 	}
 	if len(muts) == 0 {
-		return res, nil, err
+		slot.Cancel()
+		return act, res, nil, err
 	}
-	w, serr := m.store.Submit(ctx, muts)
-	if serr != nil {
-		m.deactivateLocked(fmt.Sprintf("store refused a write: %v", serr))
-		return nil, nil, unavailable(m.why)
-	}
-	return res, w, err
-}
-
-func (m *Manager) writeFailed(err error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.deactivateLocked(fmt.Sprintf("store write failed: %v", err))
-}
-
-func (m *Manager) waitTick(w Waiter) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := w.Wait(ctx); err != nil {
-		m.writeFailed(err)
-	}
+	return act, res, slot.Submit(muts), err
 }
 
 // Tick advances the state to the clock's time, persisting the cooldowns and holds that end. The
@@ -186,14 +225,15 @@ func (m *Manager) Tick(ctx context.Context) error {
 func (m *Manager) View(fn func(s *alloc.State)) error {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if m.state == nil {
+	if m.act == nil {
 		return unavailable(m.why)
 	}
-	fn(m.state)
+	fn(m.act.state)
 	return nil
 }
 
-// Run ticks every interval until ctx ends; errors (a standby's) are expected and ignored.
+// Run ticks every interval until ctx ends; errors (a standby's) are expected and ignored. It is the
+// production loop around Tick; tests and the simulator call Tick themselves.
 func (m *Manager) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()

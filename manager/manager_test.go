@@ -32,16 +32,29 @@ func (c *clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-func newManager(t *testing.T, store manager.Store, clk *clock) *manager.Manager {
+// newManager returns a manager activated in a new term of store; an earlier term of store ends.
+func newManager(t *testing.T, store *memstore.Store, clk *clock) *manager.Manager {
 	t.Helper()
-	m, err := manager.New(store, manager.Options{Alloc: alloc.DefaultConfig(), Now: clk.Now, AdminToken: "admin-secret"})
+	m, err := manager.New(manager.Options{Alloc: alloc.DefaultConfig(), Now: clk.Now, AdminToken: "admin-secret"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Activate(context.Background()); err != nil {
+	activate(t, m, store)
+	return m
+}
+
+// activate campaigns on store, taking over from whichever term leads, and activates m in the new term.
+func activate(t *testing.T, m *manager.Manager, store *memstore.Store) manager.Term {
+	t.Helper()
+	store.LoseTerm()
+	term, err := store.Campaign(context.Background(), "test")
+	if err != nil {
 		t.Fatal(err)
 	}
-	return m
+	if err := m.Activate(context.Background(), term); err != nil {
+		t.Fatal(err)
+	}
+	return term
 }
 
 func describe(t *testing.T, m *manager.Manager) string {
@@ -99,8 +112,7 @@ func TestRestartReloadsTheSameState(t *testing.T) {
 	if d := describe(t, later); d == before {
 		t.Fatal("the cooldown of p7's addresses did not end on load a minute later")
 	}
-	recs, _ := store.Load(ctx)
-	for _, r := range recs {
+	for _, r := range store.Records() {
 		if len(r.Key) > 10 && r.Key[:10] == "cooldowns/" {
 			t.Fatalf("expired cooldown record %s still stored", r.Key)
 		}
@@ -129,9 +141,7 @@ func TestFailedWriteLosesNothing(t *testing.T) {
 	if _, err := m.Do(ctx, podCmd("c")); !errors.Is(err, model.ErrUnavailable) {
 		t.Fatalf("Do while inactive = %v; want unavailable", err)
 	}
-	if err := m.Activate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	activate(t, m, store)
 	var hasA, hasB bool
 	_ = m.View(func(s *alloc.State) { _, hasA = s.Pod("a"); _, hasB = s.Pod("b") })
 	if !hasA || hasB {

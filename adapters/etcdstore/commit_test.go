@@ -29,7 +29,7 @@ func TestGroupCommitBatchesInOrder(t *testing.T) {
 	}
 	start()
 	for i, p := range pending {
-		if err := p.Wait(context.Background()); err != nil {
+		if err := p.Wait(); err != nil {
 			t.Fatalf("command %d: %v", i, err)
 		}
 	}
@@ -92,7 +92,7 @@ func TestLargeCommandGoesAlone(t *testing.T) {
 			}
 			start()
 			for _, p := range ps {
-				if err := p.Wait(context.Background()); err != nil {
+				if err := p.Wait(); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -172,33 +172,11 @@ func TestSubmitQueueFull(t *testing.T) {
 		t.Fatalf("Submit on a full queue = %v, want context.Canceled", err)
 	}
 	start()
-	if err := first.Wait(context.Background()); err != nil {
+	if err := first.Wait(); err != nil {
 		t.Fatal(err)
 	}
 	if got := asMap(t, load(t, s)); len(got) != 1 || got["a"] != "1" {
 		t.Fatalf("Load = %v, want only a=1", got)
-	}
-}
-
-// TestWaitGivesUpButWriteLands: a caller that stops waiting does not withdraw its command.
-func TestWaitGivesUpButWriteLands(t *testing.T) {
-	s, start := openGated(t, testConfig(t))
-	campaign(t, s, "m1")
-	p, err := s.Submit(context.Background(), []alloc.Mutation{put("a", "1")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := p.Wait(ctx); !errors.Is(err, context.Canceled) {
-		t.Fatalf("Wait = %v, want context.Canceled", err)
-	}
-	start()
-	if err := p.Wait(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if got := asMap(t, load(t, s)); got["a"] != "1" {
-		t.Fatalf("Load = %v, want a=1", got)
 	}
 }
 
@@ -220,7 +198,7 @@ func TestCloseFlushesQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range ps {
-		if err := p.Wait(context.Background()); err != nil {
+		if err := p.Wait(); err != nil {
 			t.Fatal(err)
 		}
 	}

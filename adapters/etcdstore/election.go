@@ -19,23 +19,23 @@ var closedChan = func() chan struct{} {
 
 // Campaign blocks until this Store leads, then starts a term whose writes are fenced on the election
 // key. id names this manager to the others (Leader returns it; standbys redirect to it). If the Store
-// already leads, Campaign returns nil at once. If ctx ends first, the campaign is withdrawn and ctx's
-// error returned. After Campaign returns nil, Load sees every write of every earlier leader.
-func (s *Store) Campaign(ctx context.Context, id string) error {
+// already leads, Campaign returns its live term at once. If ctx ends first, the campaign is withdrawn
+// and ctx's error returned. After Campaign returns, Load sees every write of every earlier leader.
+func (s *Store) Campaign(ctx context.Context, id string) (*Term, error) {
 	if id == "" {
-		return model.Invalid("id", "give this manager a non-empty id, e.g. its host name or advertised URL")
+		return nil, model.Invalid("id", "give this manager a non-empty id, e.g. its host name or advertised URL")
 	}
 	s.campaignMu.Lock()
 	defer s.campaignMu.Unlock()
 	if s.ctx.Err() != nil {
-		return ErrClosed
+		return nil, ErrClosed
 	}
 	if t := s.currentTerm(); t != nil && t.ended() == nil {
-		return nil
+		return t, nil
 	}
 	sess, err := s.liveSession(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// Stop waiting when the session dies (the campaign can no longer win) or the Store closes.
 	cctx, cancel := context.WithCancel(ctx)
@@ -57,18 +57,18 @@ func (s *Store) Campaign(ctx context.Context, id string) error {
 		// that key would later win the election for a Store that no longer campaigns. Revoking the
 		// session's lease removes every key it holds.
 		s.dropSession(sess)
-		return err
+		return nil, err
 	}
-	t := newTerm(sess, el)
+	t := newTerm(s, sess, el)
 	s.mu.Lock()
 	s.term = t
 	s.mu.Unlock()
 	go t.watch()
 	if s.ctx.Err() != nil { // Close ran while we campaigned and did not see this term.
 		t.end(ErrClosed)
-		return ErrClosed
+		return nil, ErrClosed
 	}
-	return nil
+	return t, nil
 }
 
 // liveSession returns the Store's session, replacing it when it has died. The lease is granted
@@ -128,23 +128,14 @@ func (s *Store) Leader(ctx context.Context) (string, error) {
 	return string(resp.Kvs[0].Value), nil
 }
 
-// Resign ends the term and deletes the election key, so that a standby takes over without waiting
-// for the session TTL. Writes still queued fail with ErrNotLeader; to have them written, wait for them
-// before resigning. Resign without a term does nothing.
+// Resign resigns the current term (see Term.Resign). Writes still queued fail with ErrNotLeader; to
+// have them written, wait for them before resigning. Resign without a term does nothing.
 func (s *Store) Resign(ctx context.Context) error {
-	s.campaignMu.Lock()
-	defer s.campaignMu.Unlock()
 	t := s.currentTerm()
 	if t == nil {
 		return nil
 	}
-	t.end(errResigned)
-	// Election.Resign deletes the key only if it still has this term's revision, so it cannot remove
-	// a newer leader's key.
-	if err := t.election.Resign(ctx); err != nil {
-		return fmt.Errorf("etcdstore: resign (the key expires with the lease anyway): %w", err)
-	}
-	return nil
+	return t.Resign(ctx)
 }
 
 // Lost returns a channel that is closed when the current term ends: the session was lost, a fenced
@@ -158,7 +149,7 @@ func (s *Store) Lost() <-chan struct{} {
 	return t.lost
 }
 
-func (s *Store) currentTerm() *term {
+func (s *Store) currentTerm() *Term {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.term

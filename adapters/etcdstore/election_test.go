@@ -17,7 +17,8 @@ func campaignAsync(s *Store, id string) <-chan error {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), guard)
 		defer cancel()
-		done <- s.Campaign(ctx, id)
+		_, err := s.Campaign(ctx, id)
+		done <- err
 	}()
 	return done
 }
@@ -149,7 +150,7 @@ func TestCloseHandsOver(t *testing.T) {
 	if err := <-bWon; err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Campaign(context.Background(), "manager-a"); !errors.Is(err, ErrClosed) {
+	if _, err := a.Campaign(context.Background(), "manager-a"); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Campaign after Close = %v, want ErrClosed", err)
 	}
 }
@@ -172,10 +173,10 @@ func TestStaleCommandNotWrittenInNextTerm(t *testing.T) {
 		t.Fatal(err)
 	}
 	start()
-	if err := old.Wait(context.Background()); !errors.Is(err, ErrNotLeader) || !errors.Is(err, errResigned) {
+	if err := old.Wait(); !errors.Is(err, ErrNotLeader) || !errors.Is(err, errResigned) {
 		t.Fatalf("the old term's command = %v, want ErrNotLeader after resigning", err)
 	}
-	if err := fresh.Wait(context.Background()); err != nil {
+	if err := fresh.Wait(); err != nil {
 		t.Fatal(err)
 	}
 	if got := asMap(t, load(t, s)); len(got) != 1 || got["new"] != "1" {
@@ -224,7 +225,7 @@ func TestCampaignWhileLeadingAndCanceled(t *testing.T) {
 	raw := rawClient(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	bDone := make(chan error, 1)
-	go func() { bDone <- b.Campaign(ctx, "manager-b") }()
+	go func() { _, err := b.Campaign(ctx, "manager-b"); bDone <- err }()
 	waitKeys(t, raw, b.electionPrefix+"/", 2)
 	cancel()
 	if err := <-bDone; !errors.Is(err, context.Canceled) {
@@ -241,7 +242,7 @@ func TestCampaignWhileLeadingAndCanceled(t *testing.T) {
 	if id := leaderID(t, b); id != "manager-a" {
 		t.Fatalf("Leader = %q, want manager-a", id)
 	}
-	if err := b.Campaign(context.Background(), ""); err == nil {
+	if _, err := b.Campaign(context.Background(), ""); err == nil {
 		t.Fatal("Campaign with an empty id succeeded")
 	}
 }

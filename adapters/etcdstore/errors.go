@@ -3,12 +3,19 @@ package etcdstore
 import (
 	"errors"
 	"fmt"
+
+	"github.com/knitter-cni/knitter/manager"
 )
 
 // ErrNotLeader is returned by writes when this Store does not hold a live leadership term: it never
 // campaigned, or its term ended. A write that fails with it did not land. errors.Is matches it; the
 // returned error also wraps the reason the term ended, when there is one.
-var ErrNotLeader = errors.New("etcdstore: not the leader; campaign, then reload the state with Load before writing")
+// It matches manager.ErrNotLeader too.
+var ErrNotLeader = fmt.Errorf("etcdstore: campaign, then reload the state with Load before writing: %w", manager.ErrNotLeader)
+
+// ErrQueueFull is returned by Term.Reserve when the write queue is full. It matches
+// manager.ErrQueueFull too.
+var ErrQueueFull = fmt.Errorf("etcdstore: %w", manager.ErrQueueFull)
 
 // ErrNoLeader is returned by Leader when no manager holds the election.
 var ErrNoLeader = errors.New("etcdstore: no manager is the leader now; retry shortly")

@@ -90,13 +90,15 @@ func leader(tb testing.TB, cfg Config, id string) *Store {
 	return s
 }
 
-func campaign(tb testing.TB, s *Store, id string) {
+func campaign(tb testing.TB, s *Store, id string) *Term {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), guard)
 	defer cancel()
-	if err := s.Campaign(ctx, id); err != nil {
+	t, err := s.Campaign(ctx, id)
+	if err != nil {
 		tb.Fatal(err)
 	}
+	return t
 }
 
 // rawClient is a plain etcd client on the shared server, for looking behind the Store's back.

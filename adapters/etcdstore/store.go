@@ -26,6 +26,7 @@ type Store struct {
 	// queue feeds the writer goroutine. sendMu lets Close know that no Submit is still sending
 	// before it closes queue.
 	queue       chan *Pending
+	slots       chan struct{} // one token per reserved or queued command; its capacity is QueueSize
 	sendMu      sync.RWMutex
 	queueClosed bool
 	stop        chan struct{} // closed first by Close: Submits blocked on a full queue give up
@@ -35,7 +36,7 @@ type Store struct {
 	campaignMu sync.Mutex // one Campaign or Resign at a time
 	mu         sync.Mutex // guards session and term
 	session    *concurrency.Session
-	term       *term
+	term       *Term
 
 	stats counters
 }
@@ -97,6 +98,7 @@ func open(ctx context.Context, cfg Config) (*Store, error) {
 		ctx:            sctx,
 		cancel:         scancel,
 		queue:          make(chan *Pending, cfg.QueueSize),
+		slots:          make(chan struct{}, cfg.QueueSize),
 		stop:           make(chan struct{}),
 		writerDone:     make(chan struct{}),
 	}, nil

@@ -33,7 +33,7 @@ func TestTLSEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if err := s.Campaign(ctx, "tls"); err != nil {
+	if _, err := s.Campaign(ctx, "tls"); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Apply(ctx, []alloc.Mutation{{Key: "tenants/a", Value: []byte(`{"name":"a"}`)}}); err != nil {

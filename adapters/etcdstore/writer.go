@@ -15,6 +15,7 @@ func (s *Store) write() {
 	defer close(s.writerDone)
 	batch := make([]*Pending, 0, s.cfg.MaxBatch)
 	for p := range s.queue {
+		s.release()
 		batch = s.drain(append(batch[:0], p))
 		s.commit(batch)
 		clear(batch) // let finished commands be collected
@@ -29,6 +30,7 @@ func (s *Store) drain(batch []*Pending) []*Pending {
 			if !ok {
 				return batch
 			}
+			s.release()
 			batch = append(batch, p)
 		default:
 			return batch

@@ -52,11 +52,15 @@ func (b backend) Status() httpapi.Status { return httpapi.Status{Ready: true, Le
 func NewManager(t testing.TB) *Manager {
 	t.Helper()
 	ctx := context.Background()
-	m, err := manager.New(memstore.New(), manager.Options{Alloc: alloc.DefaultConfig(), AdminToken: "admin-secret"})
+	m, err := manager.New(manager.Options{Alloc: alloc.DefaultConfig(), AdminToken: "admin-secret"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Activate(ctx); err != nil {
+	term, err := memstore.New().Campaign(ctx, "agenttest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Activate(ctx, term); err != nil {
 		t.Fatal(err)
 	}
 	subnet := func(cidr string) *model.Subnet {

@@ -78,7 +78,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	mgr, err := manager.New(etcdstore.ManagerStore{Store: store}, manager.Options{Alloc: cfg.allocConfig(), AdminToken: adminToken,
+	mgr, err := manager.New(manager.Options{Alloc: cfg.allocConfig(), AdminToken: adminToken,
 		Logger: log, Metrics: manager.NewMetrics(reg)})
 	if err != nil {
 		return err
@@ -135,12 +135,13 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return nil
 }
 
-// campaign holds or waits for leadership for as long as ctx lives: win, load the state, serve, and
-// on losing the term (or a failed write) stop serving and campaign again.
+// campaign holds or waits for leadership for as long as ctx lives: win a term, load the state into
+// it, serve, and when that term ends (lost, or a failed write of it) stop serving and campaign again.
 func (l *leadership) campaign(ctx context.Context, store *etcdstore.Store, mgr *manager.Manager, self string, boot *Bootstrap, log *slog.Logger) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		if err := store.Campaign(ctx, self); err != nil {
+		t, err := store.Campaign(ctx, self)
+		if err != nil {
 			if ctx.Err() == nil {
 				log.Warn("campaign failed", "err", err)
 				sleep(ctx, backoff)
@@ -148,9 +149,10 @@ func (l *leadership) campaign(ctx context.Context, store *etcdstore.Store, mgr *
 			}
 			continue
 		}
-		if err := mgr.Activate(ctx); err != nil {
+		term := etcdstore.ManagerTerm(t)
+		if err := mgr.Activate(ctx, term); err != nil {
 			log.Error("won the election but could not load the state", "err", err)
-			_ = store.Resign(ctx)
+			resign(ctx, t, log)
 			sleep(ctx, backoff)
 			backoff = min(2*backoff, 5*time.Second)
 			continue
@@ -168,12 +170,22 @@ func (l *leadership) campaign(ctx context.Context, store *etcdstore.Store, mgr *
 		log.Info("leading", "advertise", self)
 		select {
 		case <-ctx.Done():
-		case <-store.Lost():
-			mgr.Deactivate("lost the leadership")
-		case <-mgr.Done():
-			_ = store.Resign(ctx)
+		case <-t.Lost():
+			mgr.Deactivate(term, "lost the leadership")
+		case <-mgr.Done(term):
+			resign(ctx, t, log)
 		}
 		l.set(false, "")
+	}
+}
+
+// resign gives up term t so that a standby need not wait for the session TTL. A failed
+// resignation still ends the term, and the store fences the next one apart from it.
+func resign(ctx context.Context, t *etcdstore.Term, log *slog.Logger) {
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := t.Resign(rctx); err != nil {
+		log.Warn("resigning", "err", err)
 	}
 }
 

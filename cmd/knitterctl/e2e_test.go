@@ -54,12 +54,16 @@ type e2e struct {
 func newE2E(t *testing.T) *e2e {
 	t.Helper()
 	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
-	m, err := manager.New(memstore.New(), manager.Options{Alloc: alloc.DefaultConfig(), AdminToken: e2eAdmin,
+	m, err := manager.New(manager.Options{Alloc: alloc.DefaultConfig(), AdminToken: e2eAdmin,
 		Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Activate(context.Background()); err != nil {
+	term, err := memstore.New().Campaign(context.Background(), "e2e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Activate(context.Background(), term); err != nil {
 		t.Fatal(err)
 	}
 	b := &e2eBackend{Manager: m}

@@ -1,0 +1,24 @@
+package memstore_test
+
+import (
+	"testing"
+
+	"github.com/knitter-cni/knitter/fakes/memstore"
+	"github.com/knitter-cni/knitter/manager"
+	"github.com/knitter-cni/knitter/manager/storetest"
+)
+
+func TestStoreContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, queueSize int) func() manager.Store {
+		s := memstore.New()
+		s.SetQueueSize(queueSize)
+		first := true
+		return func() manager.Store {
+			if first {
+				first = false
+				return s
+			}
+			return s.Peer()
+		}
+	})
+}
