@@ -35,7 +35,7 @@ LDFLAGS    ?= -s -w
 # every CNI call pays. The agent does the real work.
 PLUGIN_FORBIDDEN_IMPORTS := ^(k8s\.io/client-go|go\.etcd\.io)(/|$$)
 
-.PHONY: all build verify fmt-check vet lint plugin-deps test-ut test-e2e bench fuzz tools clean help
+.PHONY: all build verify fmt-check vet lint plugin-deps layering test-ut test-e2e bench fuzz tools clean help
 
 all: build ## Same as build.
 
@@ -49,7 +49,7 @@ build: ## Build every main package cmd/<name> into _output/<name> (static, trimm
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(OUTPUT)/ $$mains; \
 	for m in $$mains; do ls -l $(OUTPUT)/$${m##*/} | awk '{printf "  %-40s %6.1f MiB\n", $$NF, $$5 / 1048576}'; done
 
-verify: fmt-check vet lint plugin-deps test-ut ## Check format, vet, staticcheck, plugin imports, then run the unit tests.
+verify: fmt-check vet lint plugin-deps layering test-ut ## Check format, vet, staticcheck, plugin imports, layering, then run the unit tests.
 
 fmt-check: ## Fail listing every Go file that gofmt would change.
 	@. hack/lib.sh; \
@@ -74,6 +74,9 @@ plugin-deps: ## Fail if knitter-plugin imports client-go or etcd.
 		echo "$$bad" | sed 's/^/  /'; exit 1; \
 	fi; \
 	echo "plugin-deps: ok"
+
+layering: ## Fail listing every import that breaks the layers (core pure; shells never import adapters; only cmd/ wires them).
+	$(GO) test -count=1 ./internal/layering/
 
 test-ut: ## Run unit tests with -race, all packages but e2e (PKG=./core/... narrows, TESTFLAGS adds flags).
 	@pkgs="$(PKG)"; [ -n "$$pkgs" ] || pkgs=$$(hack/go-packages.sh); \

@@ -73,7 +73,7 @@ func (a *Agent) Add(ctx context.Context, req wire.Request) (wire.Result, error) 
 // are). On failure it undoes what it did, so nothing is left half-built.
 func (a *Agent) build(ctx context.Context, cp Checkpoint, boundTo string) (res wire.Result, err error) {
 	cp.Ready = false
-	if err := a.store.Save(cp); err != nil {
+	if err := a.store.Save(cp, true); err != nil {
 		return wire.Result{}, coded(wire.CodeIOFailure, err)
 	}
 	a.remember(cp)
@@ -91,7 +91,7 @@ func (a *Agent) build(ctx context.Context, cp Checkpoint, boundTo string) (res w
 		}
 	}
 	cp.Ready = true
-	if err := a.store.save(cp, false); err != nil {
+	if err := a.store.Save(cp, false); err != nil {
 		return wire.Result{}, coded(wire.CodeIOFailure, err)
 	}
 	a.remember(cp)

@@ -35,8 +35,8 @@ type Agent struct {
 
 	dp    Dataplane
 	pods  PodSource
-	mgr   Manager
-	store *Checkpoints
+	mgr   ManagerClient
+	store CheckpointStore
 	locks keyedLocks
 
 	mu sync.Mutex
@@ -54,7 +54,7 @@ type Agent struct {
 
 // New returns an agent over its ports and the checkpoints in store; it loads the checkpoints into
 // memory. Call Reconcile and Heartbeat before serving.
-func New(dp Dataplane, pods PodSource, mgr Manager, store *Checkpoints, opts Options) (*Agent, error) {
+func New(dp Dataplane, pods PodSource, mgr ManagerClient, store CheckpointStore, opts Options) (*Agent, error) {
 	if dp == nil || pods == nil || mgr == nil || store == nil {
 		return nil, errors.New("agent.New needs a dataplane, a pod source, a manager and a checkpoint store")
 	}

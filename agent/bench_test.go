@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/knitter-cni/knitter/agent"
+	"github.com/knitter-cni/knitter/adapters/checkpoint"
 	"github.com/knitter-cni/knitter/agent/agenttest"
 	"github.com/knitter-cni/knitter/core/model"
 )
@@ -29,7 +29,7 @@ func BenchmarkAddDel(b *testing.B) {
 			b.Skip(err)
 		}
 		b.Cleanup(func() { _ = os.RemoveAll(dir) })
-		if w.Store, err = agent.OpenCheckpoints(dir); err != nil {
+		if w.Store, err = checkpoint.Open(dir); err != nil {
 			b.Fatal(err)
 		}
 		w.Agent = w.NewAgent(b)

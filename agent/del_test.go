@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/knitter-cni/knitter/agent"
+	"github.com/knitter-cni/knitter/adapters/checkpoint"
 	"github.com/knitter-cni/knitter/agent/agenttest"
 	"github.com/knitter-cni/knitter/agent/wire"
 	"github.com/knitter-cni/knitter/fakes/fakedp"
@@ -165,7 +165,7 @@ func TestUnreadableCheckpointsAreKeptAndReported(t *testing.T) {
 	if _, err := os.Stat(bad); err != nil {
 		t.Fatal("an unreadable checkpoint was deleted")
 	}
-	if _, err := agent.OpenCheckpoints(w.Store.Dir()); err != nil {
+	if _, err := checkpoint.Open(w.Store.Dir()); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,7 +1,7 @@
 // Package agent is knitter-agent's shell: it turns the plugin's CNI calls into the core planner's
 // decisions and the Dataplane's actions, and keeps a crash-safe checkpoint of every attachment.
 //
-// An ADD reads the pod (PodSource), gets its ports from the manager (Manager; allocating them with
+// An ADD reads the pod (PodSource), gets its ports from the manager (ManagerClient; allocating them with
 // the same idempotent call the monitor uses when the monitor has not yet), asks core/plan for the
 // links, writes the checkpoint, builds the links (Dataplane) and binds the ports to this node. The
 // checkpoint is written before anything is built, so a DEL — which reads nothing but the checkpoint —

@@ -1,14 +1,10 @@
 package agent_test
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/knitter-cni/knitter/agent"
 	"github.com/knitter-cni/knitter/agent/agenttest"
 	"github.com/knitter-cni/knitter/agent/wire"
 	"github.com/knitter-cni/knitter/fakes/fakedp"
@@ -93,35 +89,3 @@ func peers(w *agenttest.World) string {
 	return strings.Join(s, ",")
 }
 
-func TestFilePods(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "acme"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	manifest := "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  uid: u-1\n  annotations:\n    k8s.v1.cni.cncf.io/networks: vl\n"
-	if err := os.WriteFile(filepath.Join(dir, "acme", "web.yaml"), []byte(manifest), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "acme", "bad.json"), []byte("{"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	src := agent.FilePods{Dir: dir}
-	info, err := src.Pod(context.Background(), agent.PodKey{Namespace: "acme", Name: "web"})
-	if err != nil || info.Ref.UID != "u-1" || info.Annotations["k8s.v1.cni.cncf.io/networks"] != "vl" {
-		t.Fatalf("Pod = %+v, %v", info, err)
-	}
-	if _, err := src.Pod(ctx, agent.PodKey{Namespace: "acme", Name: "web", UID: "u-2"}); err == nil || !strings.Contains(err.Error(), "another pod") {
-		t.Fatalf("a UID mismatch gave %v", err)
-	}
-	info, err = src.Pod(ctx, agent.PodKey{Namespace: "acme", Name: "nofile", UID: "u-3"})
-	if err != nil || info.Ref.UID != "u-3" || info.Annotations != nil {
-		t.Fatalf("a pod without a file = %+v, %v; want the CNI_ARGS UID and no annotations", info, err)
-	}
-	_, err = src.Pod(ctx, agent.PodKey{Namespace: "acme", Name: "nofile"})
-	wantCode(t, err, wire.CodeInvalidPodRequest, "K8S_POD_UID")
-	_, err = src.Pod(ctx, agent.PodKey{Namespace: "acme", Name: "bad"})
-	wantCode(t, err, wire.CodeInvalidPodRequest, "bad.json", "not a Pod manifest")
-	if info, err := (agent.FilePods{}).Pod(ctx, agent.PodKey{Namespace: "a", Name: "b", UID: "u"}); err != nil || info.Ref.UID != "u" {
-		t.Fatalf("FilePods without a directory = %+v, %v", info, err)
-	}
-}

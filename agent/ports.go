@@ -32,17 +32,20 @@ type PodInfo struct {
 	Owner string
 }
 
-// PodSource finds pods. The real adapter reads the API server (adapters/kube); the local demo reads
-// pod files (FilePods); tests use a map.
+// PodSource finds pods. The real adapters read the API server (adapters/kube) or, on a node
+// without one, pod files (adapters/podfile); fakes/fakepods keeps them in memory. All pass
+// agent/porttest's contract.
 type PodSource interface {
 	// Pod returns the pod named by k. A pod that does not exist (or whose UID is not k.UID) is a
 	// model.CodeNotFound error; an unreachable source wraps ErrUnavailable.
 	Pod(ctx context.Context, k PodKey) (PodInfo, error)
 }
 
-// Manager is what the agent asks of knitter-manager. ManagerClient adapts httpapi.Client to it.
-// Errors are *model.Error values; those that mean "retry later" wrap ErrUnavailable.
-type Manager interface {
+// ManagerClient is what the agent asks of knitter-manager. The real adapter is the REST client
+// (adapters/httpapi.AgentClient); fakes/fakemanager calls an in-process manager. Both pass
+// agent/porttest's contract. Errors are *model.Error values; those that mean "retry later" wrap
+// ErrUnavailable.
+type ManagerClient interface {
 	// Pod returns a pod's allocation, model.CodeNotFound if it has none.
 	Pod(ctx context.Context, uid string) (model.Pod, error)
 	// AllocatePod allocates every port of a pod; it is idempotent by pod UID.

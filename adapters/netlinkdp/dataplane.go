@@ -21,8 +21,8 @@ type Options struct {
 	// HostNetns is the path of the node's network namespace, where bridges, VXLAN devices, uplinks
 	// and PFs live. Empty means the namespace of the goroutine that calls New (the agent's).
 	HostNetns string
-	// VFs is the SR-IOV VF pool; nil makes sriov links fail with a clear error.
-	VFs *sriov.Pool
+	// VFs is the SR-IOV VF pool (a *sriov.Pool); nil makes sriov links fail with a clear error.
+	VFs VFPool
 	// VFConfig programs VFs on their PF; nil means sriov.Netlink in the node namespace.
 	VFConfig sriov.Configurer
 	// VLANPinDir is the bpffs directory of the VLAN datapath; empty means vlanbpf.DefaultPinDir.
@@ -33,7 +33,7 @@ type Options struct {
 // different pods; the caller serialises calls for one pod.
 type Dataplane struct {
 	node     *nsHandle
-	vfs      *sriov.Pool
+	vfs      VFPool
 	vfConfig sriov.Configurer
 	// vlan is the eBPF datapath of vlan links.
 	vlan *vlanbpf.Datapath

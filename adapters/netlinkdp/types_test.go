@@ -182,7 +182,8 @@ var _ = Describe("each network type, read back from netlink", func() {
 		back := readLink(n.path, vfName(0))
 		Expect(back.Attrs().Flags & net.FlagUp).To(BeZero())
 		Expect(n.config.Calls()).To(HaveLen(2))
-		Expect(n.config.Calls()[1]).To(Equal(sriovtest.Call{Op: "reset", PF: dataplanetest.PF, VF: 0}))
+		Expect(n.config.Calls()[1]).To(Equal(sriovtest.Call{Op: "reset", PF: dataplanetest.PF, VF: 0, MAC: back.Attrs().HardwareAddr.String()}))
+		Expect(back.Attrs().HardwareAddr).NotTo(Equal(mac(l.MAC)), "the pod's MAC stayed on the VF")
 	})
 
 	It("keeps the VF when the PF refuses its configuration, and says so", func() {

@@ -1,7 +1,9 @@
 package netlinkdp
 
 import (
+	"bytes"
 	"fmt"
+	"net"
 
 	"github.com/knitter-cni/knitter/adapters/sriov"
 	"github.com/knitter-cni/knitter/core/model"
@@ -72,10 +74,13 @@ func (d *Dataplane) attachVF(p *nsHandle, pod plan.Pod, l plan.Link) (undo func(
 	return undo, configurePodIf(p.h, link, l, 0, true)
 }
 
-// onNode reports whether a netdev is in the node's namespace, i.e. not in some pod.
-func (d *Dataplane) onNode(netdev string) bool {
+// onNode reports whether a netdev is in the node's namespace, i.e. not in some pod, and its MAC.
+func (d *Dataplane) onNode(netdev string) (net.HardwareAddr, bool) {
 	link, err := lookup(d.node.h, netdev)
-	return err == nil && link != nil
+	if err != nil || link == nil {
+		return nil, false
+	}
+	return link.Attrs().HardwareAddr, true
 }
 
 func (d *Dataplane) detachVF(p *nsHandle, pod plan.Pod, l plan.Link) error {
@@ -103,17 +108,14 @@ func (d *Dataplane) giveBack(p *nsHandle, vf sriov.VF, owner, podIf string) erro
 	if err != nil {
 		return err
 	}
-	if cur != "" && cur != vf.Netdev {
+	if cur != "" {
 		link, err := lookup(d.node.h, cur)
 		if err != nil {
 			return fmt.Errorf("finding VF netdev %s: %w", cur, err)
 		}
 		if link != nil {
-			if err := d.node.h.LinkSetDown(link); err != nil {
-				return fmt.Errorf("setting VF netdev %s down: %w", cur, err)
-			}
-			if err := d.node.h.LinkSetName(link, vf.Netdev); err != nil {
-				return fmt.Errorf("renaming VF netdev %s back to %s: %w", cur, vf.Netdev, err)
+			if err := d.restoreVFNetdev(link, cur, vf); err != nil {
+				return err
 			}
 		}
 	}
@@ -150,6 +152,32 @@ func (d *Dataplane) vfToNode(p *nsHandle, vf sriov.VF, podIf string) error {
 	}
 	if err := p.h.LinkSetNsFd(link, int(d.node.fd)); err != nil {
 		return fmt.Errorf("moving VF netdev %s back to the node: %w", vf.Netdev, err)
+	}
+	return nil
+}
+
+// restoreVFNetdev gives a VF's netdev, back on the node as cur, its original name and MAC.
+func (d *Dataplane) restoreVFNetdev(link netlink.Link, cur string, vf sriov.VF) error {
+	if cur != vf.Netdev {
+		if err := d.node.h.LinkSetDown(link); err != nil {
+			return fmt.Errorf("setting VF netdev %s down: %w", cur, err)
+		}
+		if err := d.node.h.LinkSetName(link, vf.Netdev); err != nil {
+			return fmt.Errorf("renaming VF netdev %s back to %s: %w", cur, vf.Netdev, err)
+		}
+	}
+	if vf.MAC == "" {
+		return nil // taken before the pool recorded MACs
+	}
+	mac, err := net.ParseMAC(vf.MAC)
+	if err != nil {
+		return fmt.Errorf("VF %d of PF %s has MAC %q in the allocation record: %w", vf.Index, vf.PF, vf.MAC, err)
+	}
+	if bytes.Equal(link.Attrs().HardwareAddr, mac) {
+		return nil
+	}
+	if err := d.node.h.LinkSetHardwareAddr(link, mac); err != nil {
+		return fmt.Errorf("restoring MAC %s of VF netdev %s: %w", mac, vf.Netdev, err)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	. "github.com/onsi/gomega/gstruct"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 )
@@ -64,6 +65,35 @@ var _ = Describe("SR-IOV VFs on a fake sysfs tree", func() {
 		Expect(n.dp.Check(ctx, pod)).To(Succeed())
 		Expect(links(n.path)).NotTo(ContainElement(vfName(0)))
 		Expect(links(n.path)).To(ContainElement(vfName(1)), "the other VF stays free")
+	})
+
+	It("gives a VF back with the MAC it had before the pod", func() {
+		mac := func(name string) string {
+			h, err := handle(n.path)
+			Expect(err).NotTo(HaveOccurred())
+			defer h.Close()
+			l, err := h.LinkByName(name)
+			Expect(err).NotTo(HaveOccurred())
+			return l.Attrs().HardwareAddr.String()
+		}
+		before := mac(vfName(0))
+		pod := podPlan("c1", pns, vfL("c1", "net1", 0, "10.6.0.5/24"))
+		Expect(pod.Links[0].MAC.String()).NotTo(Equal(before))
+		Expect(n.dp.Attach(ctx, pod)).To(Succeed())
+		Expect(n.dp.Detach(ctx, pod)).To(Succeed())
+		Expect(mac(vfName(0))).To(Equal(before), "the pod's MAC stayed on the free VF")
+		calls := n.config.Calls()
+		Expect(calls[len(calls)-1]).To(MatchFields(IgnoreExtras, Fields{"Op": Equal("reset"), "MAC": Equal(before)}),
+			"the PF's VF MAC is not restored")
+
+		// The same when the pod's namespace dies first and the kernel brings the netdev back.
+		pns2 := podNetns(w)
+		pod = podPlan("c2", pns2, vfL("c2", "net1", 0, "10.6.0.6/24"))
+		Expect(n.dp.Attach(ctx, pod)).To(Succeed())
+		moveToNode(n, pns2, "net1", vfName(0))
+		Expect(w.remove(pns2)).To(Succeed())
+		Expect(n.dp.Detach(ctx, pod)).To(Succeed())
+		Expect(mac(vfName(0))).To(Equal(before))
 	})
 
 	It("refuses a pod interface name that is taken before taking a VF", func() {

@@ -12,7 +12,8 @@ import (
 type Configurer interface {
 	// Configure sets the VF's MAC (unless mac is empty) and its VLAN (0 clears any tag).
 	Configure(vf VF, mac net.HardwareAddr, vlan uint16) error
-	// Reset clears the VF's VLAN when the VF is given back, so that its next pod starts untagged.
+	// Reset clears the VF's VLAN and restores its MAC (vf.MAC, when known) when the VF is given
+	// back, so that its next pod starts untagged and no two VFs keep one pod's MAC.
 	Reset(vf VF) error
 }
 
@@ -49,6 +50,16 @@ func (c Netlink) Reset(vf VF) error {
 	}
 	if err := c.Handle.LinkSetVfVlan(pf, vf.Index, 0); err != nil {
 		return fmt.Errorf("clearing the VLAN of VF %d on PF %s: %w", vf.Index, vf.PF, err)
+	}
+	if vf.MAC == "" {
+		return nil
+	}
+	mac, err := net.ParseMAC(vf.MAC)
+	if err != nil {
+		return fmt.Errorf("VF %d of PF %s has MAC %q in the allocation record: %w", vf.Index, vf.PF, vf.MAC, err)
+	}
+	if err := c.Handle.LinkSetVfHardwareAddr(pf, vf.Index, mac); err != nil {
+		return fmt.Errorf("restoring MAC %s of VF %d on PF %s: %w", mac, vf.Index, vf.PF, err)
 	}
 	return nil
 }

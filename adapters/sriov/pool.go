@@ -2,6 +2,7 @@ package sriov
 
 import (
 	"fmt"
+	"net"
 	"sort"
 	"sync"
 
@@ -41,10 +42,14 @@ func NewPool(opts Options) (*Pool, error) {
 	return p, nil
 }
 
-// Take gives owner a free VF of pf and records it; present reports whether a netdev is in the node's
-// namespace, so that a VF still sitting in some pod is never handed out. Taking again for the same
-// owner returns the VF it holds. When no VF is free the error has code CodeExhausted.
-func (p *Pool) Take(pf, owner string, present func(netdev string) bool) (VF, error) {
+// Probe reports whether a netdev is in the node's namespace and, if it is, its MAC address.
+type Probe func(netdev string) (mac net.HardwareAddr, present bool)
+
+// Take gives owner a free VF of pf and records it with its netdev's MAC (the one Release's caller
+// restores); probe tells whether a netdev is in the node's namespace, so that a VF still sitting in
+// some pod is never handed out. Taking again for the same owner returns the VF it holds. When no VF
+// is free the error has code CodeExhausted.
+func (p *Pool) Take(pf, owner string, probe Probe) (VF, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if vf, ok := p.held[owner]; ok {
@@ -66,9 +71,17 @@ func (p *Pool) Take(pf, owner string, present func(netdev string) bool) (VF, err
 		switch {
 		case inUse[vf.PCI]:
 			busy++
-		case vf.Netdev == "" || !present(vf.Netdev):
+		case vf.Netdev == "":
 			absent++
 		default:
+			mac, present := probe(vf.Netdev)
+			if !present {
+				absent++
+				continue
+			}
+			if len(mac) > 0 {
+				vf.MAC = mac.String()
+			}
 			p.held[owner] = vf
 			if err := p.save(); err != nil {
 				delete(p.held, owner)

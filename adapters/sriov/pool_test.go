@@ -2,6 +2,7 @@ package sriov_test
 
 import (
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,7 +23,7 @@ func tree(t *testing.T, vfs ...string) string {
 	return root
 }
 
-func all(string) bool { return true }
+func all(string) (net.HardwareAddr, bool) { return nil, true }
 
 func TestListReadsTheTree(t *testing.T) {
 	root := tree(t, "vf0", "", "vf2")
@@ -131,11 +132,11 @@ func TestTakeGivesEachVFOnce(t *testing.T) {
 func TestTakeSkipsVFsNotInTheNodeNamespace(t *testing.T) {
 	// vf1 has no netdev in sysfs; vf0's netdev is not present (it sits in a pod after a restart).
 	p, _ := sriov.NewPool(sriov.Options{Root: tree(t, "vf0", "", "vf2")})
-	vf, err := p.Take("pf0", "o", func(n string) bool { return n != "vf0" })
+	vf, err := p.Take("pf0", "o", func(n string) (net.HardwareAddr, bool) { return nil, n != "vf0" })
 	if err != nil || vf.Netdev != "vf2" {
 		t.Fatalf("Take = %+v, %v; want vf2", vf, err)
 	}
-	_, err = p.Take("pf0", "o2", func(n string) bool { return n != "vf0" })
+	_, err = p.Take("pf0", "o2", func(n string) (net.HardwareAddr, bool) { return nil, n != "vf0" })
 	if !errors.Is(err, model.ErrExhausted) || !strings.Contains(err.Error(), "2 not in the node's namespace") {
 		t.Fatalf("Take = %v, want exhausted naming 2 absent", err)
 	}

@@ -23,6 +23,9 @@ type VF struct {
 	// Netdev is the VF's netdev name on the node: its current name when listed, its original name
 	// (the one to restore when it is given back) when held.
 	Netdev string `json:"netdev"`
+	// MAC is the netdev's MAC address when it was taken, restored when it is given back, so that a
+	// pod's MAC does not stay on a free VF (and on the next pod that gets it); empty when unknown.
+	MAC string `json:"mac,omitempty"`
 }
 
 // List returns the enabled VFs of pf in index order. A VF whose netdev is not in the node's namespace

@@ -101,8 +101,8 @@ func NewManager(t testing.TB) *Manager {
 	return mgr
 }
 
-// Port returns the manager as the agent's Manager port.
-func (m *Manager) Port() agent.Manager { return agent.ManagerClient{C: m.Client} }
+// Port returns the manager as the agent's ManagerClient port, over REST.
+func (m *Manager) Port() agent.ManagerClient { return httpapi.AgentClient{C: m.Client} }
 
 // SetDown makes the server answer 503 to everything (true) or serve again (false).
 func (m *Manager) SetDown(down bool) { m.down.Store(down) }
@@ -142,8 +142,8 @@ func (m *Manager) Bind(t testing.TB, uid, node string) {
 	}
 }
 
-// ClosedManager is a Manager port whose server is gone: every call fails to connect.
-func ClosedManager(t testing.TB) agent.Manager {
+// ClosedManager is a ManagerClient port whose server is gone: every call fails to connect.
+func ClosedManager(t testing.TB) agent.ManagerClient {
 	t.Helper()
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
@@ -152,7 +152,7 @@ func ClosedManager(t testing.TB) agent.Manager {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return agent.ManagerClient{C: c}
+	return httpapi.AgentClient{C: c}
 }
 
 // Release frees a pod's ports, as knitter-monitor does once the pod object is gone.

@@ -7,10 +7,12 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/knitter-cni/knitter/adapters/checkpoint"
 	"github.com/knitter-cni/knitter/agent"
 	"github.com/knitter-cni/knitter/agent/wire"
 	"github.com/knitter-cni/knitter/core/plan"
 	"github.com/knitter-cni/knitter/fakes/fakedp"
+	"github.com/knitter-cni/knitter/fakes/fakepods"
 )
 
 // NodeName is the name of the node the world's agent serves.
@@ -22,12 +24,12 @@ const VTEPDevice = "eth0"
 // World is one node's agent with a real manager behind it, on the in-memory dataplane (or another).
 type World struct {
 	Mgr  *Manager
-	Pods *Pods
+	Pods *fakepods.Pods
 	// DP is the in-memory dataplane, nil in a world on another one (NewWorldOn).
 	DP *fakedp.Fake
 	// Dataplane is what the agent uses: DP, or the one given to NewWorldOn.
 	Dataplane agent.Dataplane
-	Store     *agent.Checkpoints
+	Store     *checkpoint.Files
 	Agent     *agent.Agent
 
 	mu    sync.Mutex
@@ -57,8 +59,8 @@ func NewWorldOn(t testing.TB, dp agent.Dataplane) *World {
 
 func (w *World) init(t testing.TB, dp agent.Dataplane) {
 	t.Helper()
-	w.Mgr, w.Pods, w.Dataplane, w.netns = NewManager(t), NewPods(), dp, map[string]string{}
-	store, err := agent.OpenCheckpoints(t.TempDir())
+	w.Mgr, w.Pods, w.Dataplane, w.netns = NewManager(t), fakepods.New(), dp, map[string]string{}
+	store, err := checkpoint.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,7 +99,7 @@ func (a *agentProc) del(ctx context.Context, p *pod) error {
 }
 
 // plan returns the links the agent built for container id, from its checkpoint file. The files are
-// read directly: agent.OpenCheckpoints would tidy the live agent's directory.
+// read directly: checkpoint.Open would tidy the live agent's directory.
 func (a *agentProc) plan(id string) (plan.Pod, error) {
 	files, err := a.checkpoints()
 	if err != nil {

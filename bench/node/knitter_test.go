@@ -15,7 +15,9 @@ import (
 
 	"github.com/containernetworking/cni/libcni"
 
+	"github.com/knitter-cni/knitter/adapters/checkpoint"
 	"github.com/knitter-cni/knitter/adapters/netlinkdp"
+	"github.com/knitter-cni/knitter/adapters/podfile"
 	"github.com/knitter-cni/knitter/agent"
 	"github.com/knitter-cni/knitter/agent/wire"
 	"github.com/knitter-cni/knitter/core/model"
@@ -49,19 +51,19 @@ func newKnitterRig(tb testing.TB, w *world, nodeName, stateDir string) *knitterR
 	tb.Helper()
 	plugin := pluginBinary.build(tb)
 	r := &knitterRig{w: w, node: newNode(tb), attach: &samples{}, detach: &samples{},
-		mgr:    &timedManager{Manager: w.mgr.Port()},
+		mgr:    &timedManager{ManagerClient: w.mgr.Port()},
 		served: map[string]*samples{wire.VerbAdd: {}, wire.VerbDel: {}, wire.VerbCheck: {}}}
 	dp, err := netlinkdp.New(netlinkdp.Options{HostNetns: r.node.Path()})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = dp.Close() })
-	store, err := agent.OpenCheckpoints(stateDir)
+	store, err := checkpoint.Open(stateDir)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	r.agent, err = agent.New(&timedDataplane{Dataplane: dp, attach: r.attach, detach: r.detach},
-		agent.FilePods{Dir: tb.TempDir()}, r.mgr, store, agent.Options{
+		podfile.Source{Dir: tb.TempDir()}, r.mgr, store, agent.Options{
 			Node: plan.Node{Name: nodeName, VTEP: vtep(), VTEPDevice: underlayNIC,
 				Uplinks: map[string]string{physicalNetwork: parentNIC}, MTU: 1500},
 			Logger: slog.New(slog.DiscardHandler),
@@ -217,7 +219,7 @@ func matchesAllocation(tb testing.TB, w *world, p *pod, pl plan.Pod) error {
 // timedManager adds up the time the agent spends in the manager calls of an ADD: reading the
 // pod's ports and their networks, binding the ports to the node.
 type timedManager struct {
-	agent.Manager
+	agent.ManagerClient
 	total atomic.Int64 // nanoseconds
 }
 
@@ -228,17 +230,17 @@ func (m *timedManager) since(start time.Time) { m.total.Add(int64(time.Since(sta
 
 func (m *timedManager) Pod(ctx context.Context, uid string) (model.Pod, error) {
 	defer m.since(time.Now())
-	return m.Manager.Pod(ctx, uid)
+	return m.ManagerClient.Pod(ctx, uid)
 }
 
 func (m *timedManager) Network(ctx context.Context, tenant, name string) (model.Network, error) {
 	defer m.since(time.Now())
-	return m.Manager.Network(ctx, tenant, name)
+	return m.ManagerClient.Network(ctx, tenant, name)
 }
 
 func (m *timedManager) BindPod(ctx context.Context, uid, node string) error {
 	defer m.since(time.Now())
-	return m.Manager.BindPod(ctx, uid, node)
+	return m.ManagerClient.BindPod(ctx, uid, node)
 }
 
 // timedDataplane times the dataplane's Attach and Detach.

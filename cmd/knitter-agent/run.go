@@ -9,9 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/knitter-cni/knitter/adapters/checkpoint"
 	"github.com/knitter-cni/knitter/adapters/httpapi"
 	"github.com/knitter-cni/knitter/adapters/kube"
 	"github.com/knitter-cni/knitter/adapters/netlinkdp"
+	"github.com/knitter-cni/knitter/adapters/podfile"
 	"github.com/knitter-cni/knitter/adapters/sriov"
 	"github.com/knitter-cni/knitter/agent"
 	"github.com/knitter-cni/knitter/core/plan"
@@ -40,7 +42,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	store, err := agent.OpenCheckpoints(cfg.StateDir)
+	store, err := checkpoint.Open(cfg.StateDir)
 	if err != nil {
 		return err
 	}
@@ -48,7 +50,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if cfg.VTEP != "" {
 		node.VTEP = netip.MustParseAddr(cfg.VTEP) // validated
 	}
-	a, err := agent.New(dp, pods, agent.ManagerClient{C: mgr}, store, agent.Options{Node: node, DNS: cfg.DNS, Logger: log})
+	a, err := agent.New(dp, pods, httpapi.AgentClient{C: mgr}, store, agent.Options{Node: node, DNS: cfg.DNS, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -88,7 +90,7 @@ func managerClient(m ManagerConfig) (*httpapi.Client, error) {
 // podSource reads pods from the API server when one is configured, else from pod files.
 func podSource(cfg Config) (agent.PodSource, error) {
 	if cfg.Kubeconfig == "" && !cfg.InCluster {
-		return agent.FilePods{Dir: cfg.PodDir}, nil
+		return podfile.Source{Dir: cfg.PodDir}, nil
 	}
 	rc, err := kube.RestConfig(cfg.Kubeconfig, 0)
 	if err != nil {

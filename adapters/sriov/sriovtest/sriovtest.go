@@ -73,7 +73,7 @@ func (r *Recorder) Configure(vf sriov.VF, mac net.HardwareAddr, vlan uint16) err
 
 // Reset implements sriov.Configurer.
 func (r *Recorder) Reset(vf sriov.VF) error {
-	return r.record(Call{Op: "reset", PF: vf.PF, VF: vf.Index})
+	return r.record(Call{Op: "reset", PF: vf.PF, VF: vf.Index, MAC: vf.MAC})
 }
 
 // Calls returns the calls so far, in order.

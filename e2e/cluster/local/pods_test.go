@@ -7,17 +7,18 @@ import (
 
 	"github.com/containernetworking/cni/libcni"
 
+	"github.com/knitter-cni/knitter/adapters/podfile"
 	"github.com/knitter-cni/knitter/agent"
 )
 
-// The manifest the driver writes is the one the agent's FilePods reads.
+// The manifest the driver writes is the one the agent's podfile.Source reads.
 func TestPodManifestIsWhatTheAgentReads(t *testing.T) {
 	dir := t.TempDir()
 	annotations := map[string]string{"k8s.v1.cni.cncf.io/networks": `[{"name": "green", "interface": "net1"}]`}
 	if _, err := WritePodManifest(dir, "e2e", "web", "uid-1", "node1", annotations); err != nil {
 		t.Fatal(err)
 	}
-	info, err := agent.FilePods{Dir: dir}.Pod(context.Background(), agent.PodKey{Namespace: "e2e", Name: "web"})
+	info, err := podfile.Source{Dir: dir}.Pod(context.Background(), agent.PodKey{Namespace: "e2e", Name: "web"})
 	if err != nil {
 		t.Fatal(err)
 	}

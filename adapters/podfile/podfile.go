@@ -1,4 +1,6 @@
-package agent
+// Package podfile is the agent's PodSource on a node without an API server: pod manifests in a
+// directory.
+package podfile
 
 import (
 	"context"
@@ -10,20 +12,21 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/knitter-cni/knitter/agent"
 	"github.com/knitter-cni/knitter/core/model"
 )
 
-// FilePods is the PodSource of a node without an API server (the local demo, the simulator's
+// Source is the PodSource of a node without an API server (the local demo, the simulator's
 // runtime): a pod is described by a Kubernetes Pod manifest at Dir/<namespace>/<name>.yaml (or
 // .json), of which only metadata.uid and metadata.annotations are read. A pod without a file has no
 // annotations (it gets its tenant's default network) and takes its UID from CNI_ARGS' K8S_POD_UID.
-type FilePods struct {
+type Source struct {
 	Dir string
 }
 
-var _ PodSource = FilePods{}
+var _ agent.PodSource = Source{}
 
-// podManifest is the part of a Pod manifest FilePods reads.
+// podManifest is the part of a Pod manifest Source reads.
 type podManifest struct {
 	Metadata struct {
 		UID         string            `json:"uid"`
@@ -31,36 +34,36 @@ type podManifest struct {
 	} `json:"metadata"`
 }
 
-// Pod implements PodSource.
-func (f FilePods) Pod(_ context.Context, k PodKey) (PodInfo, error) {
-	info := PodInfo{Ref: model.PodRef{Namespace: k.Namespace, Name: k.Name, UID: k.UID}}
+// Pod implements agent.PodSource.
+func (f Source) Pod(_ context.Context, k agent.PodKey) (agent.PodInfo, error) {
+	info := agent.PodInfo{Ref: model.PodRef{Namespace: k.Namespace, Name: k.Name, UID: k.UID}}
 	file, b, err := f.read(k)
 	if err != nil {
-		return PodInfo{}, err
+		return agent.PodInfo{}, err
 	}
 	if b != nil {
 		var m podManifest
 		if err := yaml.Unmarshal(b, &m); err != nil {
-			return PodInfo{}, model.Invalid("pod file", "%s is not a Pod manifest: %v", file, err)
+			return agent.PodInfo{}, model.Invalid("pod file", "%s is not a Pod manifest: %v", file, err)
 		}
 		info.Annotations = m.Metadata.Annotations
 		switch {
 		case m.Metadata.UID == "":
 		case k.UID != "" && k.UID != m.Metadata.UID:
-			return PodInfo{}, model.Errorf(model.CodeNotFound, "CNI_ARGS", "pod %s has UID %s in %s, but the runtime passes %s; the file describes another pod", k, m.Metadata.UID, file, k.UID)
+			return agent.PodInfo{}, model.Errorf(model.CodeNotFound, "CNI_ARGS", "pod %s has UID %s in %s, but the runtime passes %s; the file describes another pod", k, m.Metadata.UID, file, k.UID)
 		default:
 			info.Ref.UID = m.Metadata.UID
 		}
 	}
 	if info.Ref.UID == "" {
-		return PodInfo{}, model.Invalid("CNI_ARGS", "pod %s has no UID; pass K8S_POD_UID in CNI_ARGS or set metadata.uid in %s",
+		return agent.PodInfo{}, model.Invalid("CNI_ARGS", "pod %s has no UID; pass K8S_POD_UID in CNI_ARGS or set metadata.uid in %s",
 			k, filepath.Join(f.Dir, k.Namespace, k.Name+".yaml"))
 	}
 	return info, nil
 }
 
 // read returns the first pod file that exists for k, or nil content if none does.
-func (f FilePods) read(k PodKey) (string, []byte, error) {
+func (f Source) read(k agent.PodKey) (string, []byte, error) {
 	if f.Dir == "" {
 		return "", nil, nil
 	}

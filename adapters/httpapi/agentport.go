@@ -1,0 +1,74 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+
+	"github.com/knitter-cni/knitter/agent"
+	"github.com/knitter-cni/knitter/core/alloc"
+	"github.com/knitter-cni/knitter/core/model"
+)
+
+// AgentClient adapts the REST client to knitter-agent's ManagerClient port.
+type AgentClient struct {
+	C *Client
+}
+
+var _ agent.ManagerClient = AgentClient{}
+
+// unavailable re-marks the client's "retry later" errors with agent.ErrUnavailable, keeping
+// the client's message (which already says to retry) as the whole text.
+func agentUnavailable(err error) error {
+	if err != nil && errors.Is(err, ErrUnavailable) {
+		return agentRetryLater{err}
+	}
+	return err
+}
+
+// agentRetryLater matches both agent.ErrUnavailable and the error it wraps, and reads as the latter.
+type agentRetryLater struct{ err error }
+
+func (e agentRetryLater) Error() string   { return e.err.Error() }
+func (e agentRetryLater) Unwrap() []error { return []error{agent.ErrUnavailable, e.err} }
+
+// Pod implements agent.ManagerClient.
+func (m AgentClient) Pod(ctx context.Context, uid string) (model.Pod, error) {
+	p, err := m.C.GetPod(ctx, uid)
+	return p, agentUnavailable(err)
+}
+
+// AllocatePod implements agent.ManagerClient.
+func (m AgentClient) AllocatePod(ctx context.Context, r alloc.PodRequest) (model.Pod, error) {
+	p, _, err := m.C.AllocatePod(ctx, r)
+	return p, agentUnavailable(err)
+}
+
+// BindPod implements agent.ManagerClient.
+func (m AgentClient) BindPod(ctx context.Context, uid, node string) error {
+	_, err := m.C.BindPod(ctx, uid, node)
+	return agentUnavailable(err)
+}
+
+// Tenant implements agent.ManagerClient.
+func (m AgentClient) Tenant(ctx context.Context, name string) (model.Tenant, error) {
+	t, err := m.C.GetTenant(ctx, name)
+	return t.Tenant, agentUnavailable(err)
+}
+
+// Network implements agent.ManagerClient.
+func (m AgentClient) Network(ctx context.Context, tenant, name string) (model.Network, error) {
+	n, err := m.C.GetNetwork(ctx, tenant, name)
+	return n.Network, agentUnavailable(err)
+}
+
+// RegisterNode implements agent.ManagerClient.
+func (m AgentClient) RegisterNode(ctx context.Context, n model.Node) error {
+	_, err := m.C.RegisterNode(ctx, n)
+	return agentUnavailable(err)
+}
+
+// Nodes implements agent.ManagerClient.
+func (m AgentClient) Nodes(ctx context.Context) ([]model.Node, error) {
+	n, err := m.C.ListNodes(ctx)
+	return n, agentUnavailable(err)
+}

@@ -1,0 +1,88 @@
+package podfile_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/knitter-cni/knitter/adapters/podfile"
+	"github.com/knitter-cni/knitter/agent"
+	"github.com/knitter-cni/knitter/agent/porttest"
+	"github.com/knitter-cni/knitter/agent/wire"
+)
+
+var ctx = context.Background()
+
+func TestContract(t *testing.T) {
+	porttest.PodSource(t, porttest.PodSourceSpec{MissingIsDefault: true}, func(t *testing.T, pods []agent.PodInfo) agent.PodSource {
+		dir := t.TempDir()
+		for _, p := range pods {
+			m := map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{
+				"name": p.Ref.Name, "namespace": p.Ref.Namespace, "uid": p.Ref.UID, "annotations": p.Annotations}}
+			b, err := yaml.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.MkdirAll(filepath.Join(dir, p.Ref.Namespace), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, p.Ref.Namespace, p.Ref.Name+".yaml"), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return podfile.Source{Dir: dir}
+	})
+}
+
+func wantCode(t *testing.T, err error, code uint, parts ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("no error, want code %d", code)
+	}
+	we := agent.ToWire(err)
+	if we.Code != code {
+		t.Fatalf("code %d (%v), want %d", we.Code, we, code)
+	}
+	for _, p := range parts {
+		if !strings.Contains(we.Error(), p) {
+			t.Fatalf("error %q does not mention %q", we.Error(), p)
+		}
+	}
+}
+
+func TestSource(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "acme"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	manifest := "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  uid: u-1\n  annotations:\n    k8s.v1.cni.cncf.io/networks: vl\n"
+	if err := os.WriteFile(filepath.Join(dir, "acme", "web.yaml"), []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "acme", "bad.json"), []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := podfile.Source{Dir: dir}
+	info, err := src.Pod(context.Background(), agent.PodKey{Namespace: "acme", Name: "web"})
+	if err != nil || info.Ref.UID != "u-1" || info.Annotations["k8s.v1.cni.cncf.io/networks"] != "vl" {
+		t.Fatalf("Pod = %+v, %v", info, err)
+	}
+	if _, err := src.Pod(ctx, agent.PodKey{Namespace: "acme", Name: "web", UID: "u-2"}); err == nil || !strings.Contains(err.Error(), "another pod") {
+		t.Fatalf("a UID mismatch gave %v", err)
+	}
+	info, err = src.Pod(ctx, agent.PodKey{Namespace: "acme", Name: "nofile", UID: "u-3"})
+	if err != nil || info.Ref.UID != "u-3" || info.Annotations != nil {
+		t.Fatalf("a pod without a file = %+v, %v; want the CNI_ARGS UID and no annotations", info, err)
+	}
+	_, err = src.Pod(ctx, agent.PodKey{Namespace: "acme", Name: "nofile"})
+	wantCode(t, err, wire.CodeInvalidPodRequest, "K8S_POD_UID")
+	_, err = src.Pod(ctx, agent.PodKey{Namespace: "acme", Name: "bad"})
+	wantCode(t, err, wire.CodeInvalidPodRequest, "bad.json", "not a Pod manifest")
+	if info, err := (podfile.Source{}).Pod(ctx, agent.PodKey{Namespace: "a", Name: "b", UID: "u"}); err != nil || info.Ref.UID != "u" {
+		t.Fatalf("Source without a directory = %+v, %v", info, err)
+	}
+}

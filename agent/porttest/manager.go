@@ -1,0 +1,105 @@
+package porttest
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"testing"
+
+	"github.com/knitter-cni/knitter/agent"
+	"github.com/knitter-cni/knitter/agent/agenttest"
+	"github.com/knitter-cni/knitter/core/alloc"
+	"github.com/knitter-cni/knitter/core/model"
+)
+
+// ManagerClient runs the ManagerClient contract. open returns a client of m (a real manager with
+// agenttest's world) and a switch that makes the client's manager unreachable.
+func ManagerClient(t *testing.T, open func(t *testing.T, m *agenttest.Manager) (agent.ManagerClient, func(down bool))) {
+	ctx := context.Background()
+	ref := model.PodRef{UID: "u-1", Namespace: agenttest.Tenant, Name: "web"}
+	req := alloc.PodRequest{Pod: ref, Tenant: agenttest.Tenant, Requests: []model.AttachRequest{{Network: agenttest.Overlay, Interface: "eth0"}}}
+
+	t.Run("reads", func(t *testing.T) {
+		m := agenttest.NewManager(t)
+		c, _ := open(t, m)
+		tn, err := c.Tenant(ctx, agenttest.Tenant)
+		if err != nil || tn.Name != agenttest.Tenant || tn.DefaultNetwork != agenttest.Overlay {
+			t.Fatalf("Tenant = %+v, %v", tn, err)
+		}
+		n, err := c.Network(ctx, agenttest.Tenant, agenttest.Overlay)
+		if err != nil || n.VNI != agenttest.VNI || n.Type != model.Overlay {
+			t.Fatalf("Network = %+v, %v", n, err)
+		}
+		for what, err := range map[string]error{
+			"tenant":  second(c.Tenant(ctx, "nope")),
+			"network": second(c.Network(ctx, agenttest.Tenant, "nope")),
+			"pod":     second(c.Pod(ctx, "u-nope")),
+			"bind":    c.BindPod(ctx, "u-nope", "node-1"),
+		} {
+			if model.CodeOf(err) != model.CodeNotFound || errors.Is(err, agent.ErrUnavailable) {
+				t.Errorf("a missing %s gave %v (code %q), want not found", what, err, model.CodeOf(err))
+			}
+		}
+	})
+	t.Run("allocate bind", func(t *testing.T) {
+		m := agenttest.NewManager(t)
+		c, _ := open(t, m)
+		if err := c.RegisterNode(ctx, model.Node{Name: "node-1", VTEP: netip.MustParseAddr("192.168.0.1")}); err != nil {
+			t.Fatal(err)
+		}
+		p, err := c.AllocatePod(ctx, req)
+		if err != nil || len(p.Ports) != 1 || len(p.Ports[0].IPs) != 1 {
+			t.Fatalf("AllocatePod = %+v, %v", p, err)
+		}
+		again, err := c.AllocatePod(ctx, req)
+		if err != nil || again.Ports[0].IPs[0] != p.Ports[0].IPs[0] || again.Ports[0].MAC != p.Ports[0].MAC {
+			t.Fatalf("a repeated AllocatePod = %+v, %v; want the same ports %+v", again, err, p)
+		}
+		if err := c.BindPod(ctx, ref.UID, "node-1"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.Pod(ctx, ref.UID)
+		if err != nil || got.Node != "node-1" || got.Ports[0].IPs[0] != p.Ports[0].IPs[0] {
+			t.Fatalf("Pod after BindPod = %+v, %v", got, err)
+		}
+		if pod, ok := m.Pod(t, ref.UID); !ok || pod.Node != "node-1" {
+			t.Fatalf("the manager holds %+v (ok %v)", pod, ok)
+		}
+	})
+	t.Run("nodes", func(t *testing.T) {
+		m := agenttest.NewManager(t)
+		c, _ := open(t, m)
+		vtep := netip.MustParseAddr("192.168.0.7")
+		if err := c.RegisterNode(ctx, model.Node{Name: "node-7", VTEP: vtep}); err != nil {
+			t.Fatal(err)
+		}
+		nodes, err := c.Nodes(ctx)
+		if err != nil || len(nodes) != 1 || nodes[0].Name != "node-7" || nodes[0].VTEP != vtep {
+			t.Fatalf("Nodes = %+v, %v", nodes, err)
+		}
+	})
+	t.Run("unavailable", func(t *testing.T) {
+		m := agenttest.NewManager(t)
+		c, setDown := open(t, m)
+		setDown(true)
+		for what, err := range map[string]error{
+			"Tenant":       second(c.Tenant(ctx, agenttest.Tenant)),
+			"Network":      second(c.Network(ctx, agenttest.Tenant, agenttest.Overlay)),
+			"Pod":          second(c.Pod(ctx, "u-1")),
+			"AllocatePod":  second(c.AllocatePod(ctx, req)),
+			"BindPod":      c.BindPod(ctx, "u-1", "node-1"),
+			"RegisterNode": c.RegisterNode(ctx, model.Node{Name: "node-7", VTEP: netip.MustParseAddr("192.168.0.7")}),
+			"Nodes":        second(c.Nodes(ctx)),
+		} {
+			if !errors.Is(err, agent.ErrUnavailable) {
+				t.Errorf("%s with the manager down = %v; want agent.ErrUnavailable", what, err)
+			}
+		}
+		setDown(false)
+		if _, err := c.Tenant(ctx, agenttest.Tenant); err != nil {
+			t.Fatalf("after the manager is back: %v", err)
+		}
+	})
+}
+
+func second[T any](_ T, err error) error { return err }

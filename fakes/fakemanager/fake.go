@@ -1,0 +1,121 @@
+// Package fakemanager is knitter-agent's ManagerClient port over an in-process manager: the same
+// core and manager shell as knitter-manager, without HTTP, with an outage switch. The simulator
+// and the agent's tests drive it on one goroutine.
+package fakemanager
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/knitter-cni/knitter/agent"
+	"github.com/knitter-cni/knitter/core/alloc"
+	"github.com/knitter-cni/knitter/core/model"
+	"github.com/knitter-cni/knitter/manager"
+)
+
+// Client calls M as a system token (an agent's) would.
+type Client struct {
+	M    *manager.Manager
+	down atomic.Bool
+}
+
+var _ agent.ManagerClient = (*Client)(nil)
+
+// New returns a client of m.
+func New(m *manager.Manager) *Client { return &Client{M: m} }
+
+// SetDown makes every call fail as an unreachable manager does (true), or serve again (false).
+func (c *Client) SetDown(down bool) { c.down.Store(down) }
+
+func (c *Client) check() error {
+	if c.down.Load() {
+		return fmt.Errorf("%w: knitter-manager does not answer", agent.ErrUnavailable)
+	}
+	return nil
+}
+
+// view reads the manager's state; a manager that cannot serve reads is unavailable.
+func (c *Client) view(fn func(s *alloc.State) error) error {
+	if err := c.check(); err != nil {
+		return err
+	}
+	var ferr error
+	if err := c.M.View(func(s *alloc.State) { ferr = fn(s) }); err != nil {
+		return err
+	}
+	return ferr
+}
+
+func (c *Client) do(ctx context.Context, cmd alloc.Command) (any, error) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	return c.M.Do(ctx, cmd)
+}
+
+// Pod implements agent.ManagerClient.
+func (c *Client) Pod(_ context.Context, uid string) (pod model.Pod, err error) {
+	err = c.view(func(s *alloc.State) error {
+		var ok bool
+		if pod, ok = s.Pod(uid); !ok {
+			return model.Errorf(model.CodeNotFound, "uid", "pod %s has no ports; allocate them first", uid)
+		}
+		return nil
+	})
+	return pod, err
+}
+
+// AllocatePod implements agent.ManagerClient.
+func (c *Client) AllocatePod(ctx context.Context, r alloc.PodRequest) (model.Pod, error) {
+	res, err := c.do(ctx, alloc.AllocatePodCmd{As: alloc.AsSystem, PodRequest: r})
+	if err != nil {
+		return model.Pod{}, err
+	}
+	return res.(model.Pod), nil
+}
+
+// BindPod implements agent.ManagerClient.
+func (c *Client) BindPod(ctx context.Context, uid, node string) error {
+	_, err := c.do(ctx, alloc.BindPodCmd{As: alloc.AsSystem, UID: uid, Node: node})
+	return err
+}
+
+// Tenant implements agent.ManagerClient.
+func (c *Client) Tenant(_ context.Context, name string) (t model.Tenant, err error) {
+	err = c.view(func(s *alloc.State) error {
+		var ok bool
+		if t, ok = s.Tenant(name); !ok {
+			return model.Errorf(model.CodeNotFound, "name", "tenant %q does not exist", name)
+		}
+		return nil
+	})
+	return t, err
+}
+
+// Network implements agent.ManagerClient.
+func (c *Client) Network(_ context.Context, tenant, name string) (n model.Network, err error) {
+	err = c.view(func(s *alloc.State) error {
+		var ok bool
+		if n, ok = s.Network(tenant, name); !ok {
+			return model.Errorf(model.CodeNotFound, "name", "network %s/%s does not exist", tenant, name)
+		}
+		return nil
+	})
+	return n, err
+}
+
+// RegisterNode implements agent.ManagerClient.
+func (c *Client) RegisterNode(ctx context.Context, n model.Node) error {
+	_, err := c.do(ctx, alloc.RegisterNodeCmd{As: alloc.AsSystem, Node: n})
+	return err
+}
+
+// Nodes implements agent.ManagerClient.
+func (c *Client) Nodes(_ context.Context) (nodes []model.Node, err error) {
+	err = c.view(func(s *alloc.State) error {
+		nodes = s.Nodes()
+		return nil
+	})
+	return nodes, err
+}
