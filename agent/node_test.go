@@ -88,4 +88,3 @@ func peers(w *agenttest.World) string {
 	}
 	return strings.Join(s, ",")
 }
-

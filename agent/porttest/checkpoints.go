@@ -104,4 +104,3 @@ func CheckpointStore(t *testing.T, open func(t *testing.T) agent.CheckpointStore
 		}
 	})
 }
-
