@@ -30,6 +30,9 @@ type ClientConfig struct {
 	TLSConfig *tls.Config
 	// Timeout bounds each request; 0 means 30 seconds.
 	Timeout time.Duration
+	// PageSize is the limit each request of a List method asks for (it reads every page); 0 means
+	// MaxPageSize.
+	PageSize int
 }
 
 // Client calls the manager's /api/v1 routes. It is safe for concurrent use.
@@ -38,9 +41,10 @@ type ClientConfig struct {
 // "retry later" — a 503 (not the leader, store down), a timeout, a connection that failed — also
 // match ErrUnavailable with errors.Is.
 type Client struct {
-	base  *url.URL
-	token string
-	http  *http.Client
+	base     *url.URL
+	token    string
+	pageSize int
+	http     *http.Client
 }
 
 // NewClient returns a client for cfg.
@@ -66,7 +70,14 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
-	return &Client{base: base, token: cfg.Token, http: &http.Client{
+	if cfg.PageSize < 0 || cfg.PageSize > MaxPageSize {
+		return nil, model.Invalid("page_size", "%d is not a page size; give 1 to %d, or 0 for %d", cfg.PageSize, MaxPageSize, MaxPageSize)
+	}
+	pageSize := cfg.PageSize
+	if pageSize == 0 {
+		pageSize = MaxPageSize
+	}
+	return &Client{base: base, token: cfg.Token, pageSize: pageSize, http: &http.Client{
 		Transport: transport,
 		Timeout:   timeout,
 		// The API never redirects; following one could send the token elsewhere.

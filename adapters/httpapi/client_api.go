@@ -11,11 +11,9 @@ import (
 
 func seg(s string) string { return url.PathEscape(s) }
 
-// ListTenants returns the tenants the caller may see.
+// ListTenants returns the tenants the caller may see. Every List method reads all the pages.
 func (c *Client) ListTenants(ctx context.Context) ([]TenantInfo, error) {
-	var out TenantList
-	_, err := c.do(ctx, http.MethodGet, "/api/v1/tenants", nil, nil, &out)
-	return out.Tenants, err
+	return listAll(ctx, c, "/api/v1/tenants", nil, func(l *TenantList) ([]TenantInfo, string) { return l.Tenants, l.Continue })
 }
 
 // GetTenant returns a tenant with its usage.
@@ -52,9 +50,7 @@ func (c *Client) ListNetworks(ctx context.Context, tenant string) ([]model.Netwo
 	if tenant != "" {
 		path = "/api/v1/tenants/" + seg(tenant) + "/networks"
 	}
-	var out NetworkList
-	_, err := c.do(ctx, http.MethodGet, path, nil, nil, &out)
-	return out.Networks, err
+	return listAll(ctx, c, path, nil, func(l *NetworkList) ([]model.Network, string) { return l.Networks, l.Continue })
 }
 
 // GetNetwork returns a network with its address usage.
@@ -83,9 +79,7 @@ func (c *Client) ListIPGroups(ctx context.Context, tenant, network string) ([]mo
 	if network != "" {
 		q.Set("network", network)
 	}
-	var out IPGroupList
-	_, err := c.do(ctx, http.MethodGet, "/api/v1/tenants/"+seg(tenant)+"/ipgroups", q, nil, &out)
-	return out.IPGroups, err
+	return listAll(ctx, c, "/api/v1/tenants/"+seg(tenant)+"/ipgroups", q, func(l *IPGroupList) ([]model.IPGroup, string) { return l.IPGroups, l.Continue })
 }
 
 // GetIPGroup returns one IP group.
@@ -144,24 +138,24 @@ func (c *Client) ReleasePod(ctx context.Context, uid string) error {
 	return err
 }
 
-// ListPorts returns the ports that match q and that the caller may see.
+// ListPorts returns the ports that match q and that the caller may see, reading every page.
 func (c *Client) ListPorts(ctx context.Context, q PortQuery) ([]model.Port, error) {
+	return listAll(ctx, c, "/api/v1/ports", q.values(), func(l *PortList) ([]model.Port, string) { return l.Ports, l.Continue })
+}
+
+func (q PortQuery) values() url.Values {
 	v := url.Values{}
 	for k, x := range map[string]string{"tenant": q.Tenant, "network": q.Network, "node": q.Node, "pod": q.Pod} {
 		if x != "" {
 			v.Set(k, x)
 		}
 	}
-	var out PortList
-	_, err := c.do(ctx, http.MethodGet, "/api/v1/ports", v, nil, &out)
-	return out.Ports, err
+	return v
 }
 
 // ListNodes returns every registered node (admin and system tokens).
 func (c *Client) ListNodes(ctx context.Context) ([]model.Node, error) {
-	var out NodeList
-	_, err := c.do(ctx, http.MethodGet, "/api/v1/nodes", nil, nil, &out)
-	return out.Nodes, err
+	return listAll(ctx, c, "/api/v1/nodes", nil, func(l *NodeList) ([]model.Node, string) { return l.Nodes, l.Continue })
 }
 
 // GetNode returns one registered node.
@@ -186,9 +180,7 @@ func (c *Client) DeleteNode(ctx context.Context, name string) error {
 
 // ListTokens returns every token record without its secret or hash (admin only).
 func (c *Client) ListTokens(ctx context.Context) ([]TokenInfo, error) {
-	var out TokenList
-	_, err := c.do(ctx, http.MethodGet, "/api/v1/tokens", nil, nil, &out)
-	return out.Tokens, err
+	return listAll(ctx, c, "/api/v1/tokens", nil, func(l *TokenList) ([]TokenInfo, string) { return l.Tokens, l.Continue })
 }
 
 // CreateToken creates a token (admin only); the answer holds its bearer string, shown only now.

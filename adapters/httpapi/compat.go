@@ -22,14 +22,14 @@ func (s *Server) compatRoutes() {
 	s.api("GET "+nw+"/{tenant}", s.nwGetTenant)
 	s.api("POST "+nw+"/{tenant}", s.nwCreateTenant)
 	s.api("DELETE "+nw+"/{tenant}", s.nwDeleteTenant)
-	s.api("PUT "+nw+"/{tenant}/quota", s.nwUpdateQuota)
+	s.api("PUT "+nw+"/{tenant}/quota", s.nwUpdateQuota, "value")
 
-	s.api("GET "+nw+"/{tenant}/networks", s.nwListNetworks)
+	s.api("GET "+nw+"/{tenant}/networks", s.nwListNetworks, "name", "public", "all")
 	s.api("POST "+nw+"/{tenant}/networks", s.nwCreateNetwork)
 	s.api("GET "+nw+"/{tenant}/networks/{id}", s.nwGetNetwork)
 	s.api("DELETE "+nw+"/{tenant}/networks/{id}", s.nwDeleteNetwork)
 
-	s.api("GET "+nw+"/{tenant}/ipgroups", s.nwListIPGroups)
+	s.api("GET "+nw+"/{tenant}/ipgroups", s.nwListIPGroups, "network_id")
 	s.api("POST "+nw+"/{tenant}/ipgroups", s.nwCreateIPGroup)
 	s.api("GET "+nw+"/{tenant}/ipgroups/{id}", s.nwGetIPGroup)
 	s.api("PUT "+nw+"/{tenant}/ipgroups/{id}", s.nwUpdateIPGroup)

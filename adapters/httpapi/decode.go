@@ -24,8 +24,8 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
-// decodeJSON decodes one JSON object into v (a pointer), refusing unknown fields and anything after
-// the object. Errors are *model.Error values whose Field is the JSON path of the problem.
+// decodeJSON decodes one JSON object into v (a pointer), refusing unknown fields, keys given twice
+// and anything after the object. Errors are *model.Error values whose Field is the JSON path of the problem.
 func decodeJSON(body []byte, v any) error {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
@@ -39,6 +39,9 @@ func decodeJSON(body []byte, v any) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return describeDecodeError(body, t, err)
+	}
+	if err := checkDuplicateKeys(body, t); err != nil {
+		return err
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return model.Invalid("", "the body goes on after its JSON object; send exactly one object")

@@ -36,11 +36,16 @@ func TestAuthentication(t *testing.T) {
 			}
 		})
 	}
-	// The compat paths need a token too; health and metrics do not.
+	// The compat paths and the metrics need a token too (metrics an admin or system one); the probes
+	// do not.
 	f.call(t, "", "GET", "/nw/v1/tenants", nil).wantErr(t, 401, model.CodeUnauthenticated, "")
 	f.call(t, "", "GET", "/healthz", nil).want(t, 200)
 	f.call(t, "", "GET", "/readyz", nil).want(t, 200)
-	f.call(t, "", "GET", "/metrics", nil).want(t, 200)
+	f.call(t, "", "GET", "/metrics", nil).wantErr(t, 401, model.CodeUnauthenticated, "")
+	f.call(t, "bad.token", "GET", "/metrics", nil).wantErr(t, 401, model.CodeUnauthenticated, "")
+	f.call(t, f.acme, "GET", "/metrics", nil).wantErr(t, 403, model.CodeForbidden, "")
+	f.call(t, f.system, "GET", "/metrics", nil).want(t, 200)
+	f.call(t, f.admin, "GET", "/metrics", nil).want(t, 200)
 	f.call(t, "", "GET", "/nw/v1/tenants/admin/health", nil).want(t, 200)
 }
 

@@ -8,23 +8,27 @@ import (
 )
 
 func (s *Server) listIPGroups(c *call) (int, any, error) {
-	if err := checkQuery(c.r, "network"); err != nil {
-		return 0, nil, err
-	}
 	tenant, network := c.r.PathValue("tenant"), c.r.URL.Query().Get("network")
 	if err := mustSee(c.actor, tenant); err != nil {
 		return 0, nil, err
 	}
+	p, err := pageOf(c.r)
+	if err != nil {
+		return 0, nil, err
+	}
 	out := IPGroupList{IPGroups: []model.IPGroup{}}
-	err := s.view(func(st *alloc.State) error {
+	err = s.view(func(st *alloc.State) error {
 		if _, ok := st.Tenant(tenant); !ok {
 			return notFound("tenant", "tenant %q does not exist", tenant)
 		}
+		var groups []model.IPGroup
 		for _, g := range st.IPGroups(c.actor, tenant) {
 			if network == "" || g.Network == network {
-				out.IPGroups = append(out.IPGroups, g)
+				groups = append(groups, g)
 			}
 		}
+		groups, next := paginate(groups, func(g model.IPGroup) string { return g.Tenant + "/" + g.Name }, p)
+		out.IPGroups, out.Continue = append(out.IPGroups, groups...), next
 		return nil
 	})
 	return http.StatusOK, out, err

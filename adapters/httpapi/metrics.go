@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/knitter-cni/knitter/core/model"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -49,6 +50,20 @@ func register[C prometheus.Collector](reg *prometheus.Registry, c C) C {
 		panic("httpapi: registering metrics: " + err.Error())
 	}
 	return c
+}
+
+// serveMetrics answers /metrics for admin and system tokens (Prometheus scrapes with a system
+// token): the metrics name every tenant's networks, so tenants and anonymous callers may not read
+// them.
+func (s *Server) serveMetrics(c *call) (int, any, error) {
+	if !c.actor.Admin && !c.actor.System {
+		return 0, nil, model.Errorf(model.CodeForbidden, "", "only admin and system tokens may read /metrics; scrape with a system token")
+	}
+	if err := checkQuery(c.r); err != nil {
+		return 0, nil, err
+	}
+	s.metrics.handler.ServeHTTP(c.w, c.r)
+	return 0, nil, nil
 }
 
 func (m *metrics) observe(route string, status int, took time.Duration) {

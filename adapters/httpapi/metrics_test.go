@@ -19,7 +19,7 @@ func TestMetrics(t *testing.T) {
 	defer second.Close()
 	doRequest(t, second.Client(), second.URL, f.admin, "GET", "/api/v1/tenants", nil).want(t, 200)
 
-	body := string(f.call(t, "", "GET", "/metrics", nil).want(t, 200).body)
+	body := string(f.call(t, f.system, "GET", "/metrics", nil).want(t, 200).body)
 	for _, want := range []string{
 		`knitter_http_requests_total{code="200",route="GET /api/v1/tenants"} 3`,
 		`knitter_http_requests_total{code="401",route="GET /api/v1/tenants"} 1`,

@@ -41,12 +41,14 @@ func networkStats(st *alloc.State, key string) *NetworkStats {
 }
 
 func (s *Server) listAllNetworks(c *call) (int, any, error) {
-	if err := checkQuery(c.r); err != nil {
+	p, err := pageOf(c.r)
+	if err != nil {
 		return 0, nil, err
 	}
 	out := NetworkList{Networks: []model.Network{}}
-	err := s.view(func(st *alloc.State) error {
-		out.Networks = append(out.Networks, st.Networks(c.actor, "")...)
+	err = s.view(func(st *alloc.State) error {
+		nets, next := paginate(st.Networks(c.actor, ""), networkKey, p)
+		out.Networks, out.Continue = append(out.Networks, nets...), next
 		return nil
 	})
 	return http.StatusOK, out, err
@@ -55,19 +57,21 @@ func (s *Server) listAllNetworks(c *call) (int, any, error) {
 // listNetworks lists one tenant's networks: all of them for a caller that may read the tenant, its
 // public ones for anyone else.
 func (s *Server) listNetworks(c *call) (int, any, error) {
-	if err := checkQuery(c.r); err != nil {
+	p, err := pageOf(c.r)
+	if err != nil {
 		return 0, nil, err
 	}
 	tenant := c.r.PathValue("tenant")
 	out := NetworkList{Networks: []model.Network{}}
-	err := s.view(func(st *alloc.State) error {
+	err = s.view(func(st *alloc.State) error {
 		if _, ok := st.Tenant(tenant); !ok {
 			if err := mustSee(c.actor, tenant); err != nil {
 				return err
 			}
 			return notFound("tenant", "tenant %q does not exist", tenant)
 		}
-		out.Networks = append(out.Networks, st.Networks(c.actor, tenant)...)
+		nets, next := paginate(st.Networks(c.actor, tenant), networkKey, p)
+		out.Networks, out.Continue = append(out.Networks, nets...), next
 		return nil
 	})
 	return http.StatusOK, out, err
@@ -110,3 +114,5 @@ func (s *Server) deleteNetwork(c *call) (int, any, error) {
 	_, err := s.b.Do(c.ctx(), alloc.DeleteNetworkCmd{As: c.as(), Tenant: tenant, Name: name})
 	return http.StatusNoContent, nil, err
 }
+
+func networkKey(n model.Network) string { return n.Key() }

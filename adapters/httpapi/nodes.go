@@ -8,15 +8,17 @@ import (
 )
 
 func (s *Server) listNodes(c *call) (int, any, error) {
-	if err := checkQuery(c.r); err != nil {
-		return 0, nil, err
-	}
 	if err := mustSeeInfra(c.actor); err != nil {
 		return 0, nil, err
 	}
+	p, err := pageOf(c.r)
+	if err != nil {
+		return 0, nil, err
+	}
 	out := NodeList{Nodes: []model.Node{}}
-	err := s.view(func(st *alloc.State) error {
-		out.Nodes = append(out.Nodes, st.Nodes()...)
+	err = s.view(func(st *alloc.State) error {
+		nodes, next := paginate(st.Nodes(), func(n model.Node) string { return n.Name }, p)
+		out.Nodes, out.Continue = append(out.Nodes, nodes...), next
 		return nil
 	})
 	return http.StatusOK, out, err

@@ -11,9 +11,6 @@ import (
 // portFilter turns the query of GET /api/v1/ports into the core's filter. A bare network name is
 // qualified by the tenant parameter, or by the caller's own tenant.
 func portFilter(a alloc.Actor, r *http.Request) (alloc.PortFilter, error) {
-	if err := checkQuery(r, "tenant", "network", "node", "pod"); err != nil {
-		return alloc.PortFilter{}, err
-	}
 	q := r.URL.Query()
 	f := alloc.PortFilter{Tenant: q.Get("tenant"), Network: q.Get("network"), Node: q.Get("node"), PodUID: q.Get("pod")}
 	if f.Tenant != "" {
@@ -39,9 +36,17 @@ func (s *Server) listPorts(c *call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	p, err := pageOf(c.r)
+	if err != nil {
+		return 0, nil, err
+	}
 	out := PortList{Ports: []model.Port{}}
 	err = s.view(func(st *alloc.State) error {
-		out.Ports = append(out.Ports, st.Ports(c.actor, f)...)
+		ports, next, more := st.PortsPage(c.actor, f, alloc.PortCursor{UID: p.after.Key, Index: p.after.Index}, p.limit)
+		out.Ports = append(out.Ports, ports...)
+		if more {
+			out.Continue = continueToken(cursor{Key: next.UID, Index: next.Index})
+		}
 		return nil
 	})
 	return http.StatusOK, out, err

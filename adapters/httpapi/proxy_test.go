@@ -35,7 +35,12 @@ func TestProxyToLeader(t *testing.T) {
 	}
 	call(f.acme, "GET", "/api/v1/tenants/beta", nil).wantErr(t, 403, model.CodeForbidden, "tenant")
 	call("", "GET", "/api/v1/tenants", nil).wantErr(t, 401, model.CodeUnauthenticated, "")
-	call(f.acme, "GET", "/api/v1/tenants/acme/networks/via-standby?x=1", nil).want(t, 200)
+	var page NetworkList
+	call(f.acme, "GET", "/api/v1/tenants/acme/networks?limit=1", nil).want(t, 200).decode(t, &page)
+	if len(page.Networks) != 1 || page.Continue == "" {
+		t.Fatalf("the query did not reach the leader: %+v", page)
+	}
+	call(f.acme, "GET", "/api/v1/tenants/acme/networks/via-standby?x=1", nil).wantErr(t, 400, model.CodeInvalid, "x")
 	call(f.acme, "GET", "/nw/v1/tenants/acme/networks", nil).want(t, 200)
 	// Probes stay local: the standby is ready but not the leader.
 	var st Status

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/knitter-cni/knitter/core/alloc"
+	"github.com/knitter-cni/knitter/core/model"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -46,24 +47,38 @@ func NewServer(b Backend, opts Options) http.Handler {
 	return s
 }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. Requests the mux would answer itself — CONNECT, and paths it
+// would redirect to their clean form ("//api/v1/...", ".../ta/../tb") with an HTML body — are refused
+// here in the API's error shape instead: a path that names another object once cleaned must never
+// be followed.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := checkRequestLine(r); err != nil {
+		s.instrument("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if model.CodeOf(err) == CodeMethodNotAllowed {
+				w.Header().Set("Allow", "GET, POST, PUT, DELETE")
+			}
+			s.writeError(w, err)
+		})).ServeHTTP(w, r)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
 
 func (s *Server) routes() {
 	const v1 = "/api/v1"
-	s.api("GET "+v1+"/tenants", s.listTenants)
+	s.api("GET "+v1+"/tenants", s.listTenants, pageParams...)
 	s.api("POST "+v1+"/tenants", s.createTenant)
 	s.api("GET "+v1+"/tenants/{tenant}", s.getTenant)
 	s.api("PUT "+v1+"/tenants/{tenant}", s.updateTenant)
 	s.api("DELETE "+v1+"/tenants/{tenant}", s.deleteTenant)
 
-	s.api("GET "+v1+"/networks", s.listAllNetworks)
-	s.api("GET "+v1+"/tenants/{tenant}/networks", s.listNetworks)
+	s.api("GET "+v1+"/networks", s.listAllNetworks, pageParams...)
+	s.api("GET "+v1+"/tenants/{tenant}/networks", s.listNetworks, pageParams...)
 	s.api("POST "+v1+"/tenants/{tenant}/networks", s.createNetwork)
 	s.api("GET "+v1+"/tenants/{tenant}/networks/{name}", s.getNetwork)
 	s.api("DELETE "+v1+"/tenants/{tenant}/networks/{name}", s.deleteNetwork)
 
-	s.api("GET "+v1+"/tenants/{tenant}/ipgroups", s.listIPGroups)
+	s.api("GET "+v1+"/tenants/{tenant}/ipgroups", s.listIPGroups, append(pageParams, "network")...)
 	s.api("POST "+v1+"/tenants/{tenant}/ipgroups", s.createIPGroup)
 	s.api("GET "+v1+"/tenants/{tenant}/ipgroups/{name}", s.getIPGroup)
 	s.api("PUT "+v1+"/tenants/{tenant}/ipgroups/{name}", s.updateIPGroup)
@@ -74,21 +89,21 @@ func (s *Server) routes() {
 	s.api("POST "+v1+"/pods/{uid}/bind", s.bindPod)
 	s.api("DELETE "+v1+"/pods/{uid}", s.releasePod)
 
-	s.api("GET "+v1+"/ports", s.listPorts)
+	s.api("GET "+v1+"/ports", s.listPorts, append(pageParams, "tenant", "network", "node", "pod")...)
 
-	s.api("GET "+v1+"/nodes", s.listNodes)
+	s.api("GET "+v1+"/nodes", s.listNodes, pageParams...)
 	s.api("GET "+v1+"/nodes/{name}", s.getNode)
 	s.api("PUT "+v1+"/nodes/{name}", s.registerNode)
 	s.api("DELETE "+v1+"/nodes/{name}", s.deleteNode)
 
-	s.api("GET "+v1+"/tokens", s.listTokens)
+	s.api("GET "+v1+"/tokens", s.listTokens, pageParams...)
 	s.api("POST "+v1+"/tokens", s.createToken)
 	s.api("GET "+v1+"/tokens/{id}", s.getToken)
 	s.api("DELETE "+v1+"/tokens/{id}", s.deleteToken)
 
 	s.open("GET /healthz", s.healthz)
 	s.open("GET /readyz", s.readyz)
-	s.mux.Handle("GET /metrics", s.instrument("GET /metrics", s.metrics.handler))
+	s.mux.Handle("GET /metrics", s.instrument("GET /metrics", s.authenticated(s.serveMetrics)))
 }
 
 // call is one authenticated API request.
@@ -112,12 +127,21 @@ func (c *call) decode(v any) error {
 	return decodeJSON(b, v)
 }
 
-// endpoint handles one route: it returns the status and the answer, or an error.
+// endpoint handles one route: it returns the status and the answer, or an error. Status 0 with no
+// error means the endpoint has written its answer itself.
 type endpoint func(c *call) (int, any, error)
 
-// api registers an authenticated route that only the leader serves.
-func (s *Server) api(pattern string, ep endpoint) {
-	s.mux.Handle(pattern, s.instrument(pattern, s.leaderOnly(s.authenticated(ep))))
+// api registers an authenticated route that only the leader serves. query names the query
+// parameters the route takes; any other is refused with 400 before the endpoint runs, so that a
+// typo in a filter cannot widen a list nor a flag such as ?force=true pass unnoticed.
+func (s *Server) api(pattern string, ep endpoint, query ...string) {
+	checked := func(c *call) (int, any, error) {
+		if err := checkQuery(c.r, query...); err != nil {
+			return 0, nil, err
+		}
+		return ep(c)
+	}
+	s.mux.Handle(pattern, s.instrument(pattern, s.leaderOnly(s.authenticated(checked))))
 }
 
 // open registers a route without authentication that every manager answers itself.
@@ -136,6 +160,9 @@ func (s *Server) serve(w http.ResponseWriter, c *call, ep endpoint) {
 		}
 		s.writeError(w, err)
 		return
+	}
+	if status == 0 {
+		return // the endpoint wrote its answer itself
 	}
 	writeJSON(w, status, body)
 }

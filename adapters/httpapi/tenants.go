@@ -30,14 +30,17 @@ func (s *Server) lookupTenant(a alloc.Actor, name string) (TenantInfo, error) {
 }
 
 func (s *Server) listTenants(c *call) (int, any, error) {
-	if err := checkQuery(c.r); err != nil {
+	p, err := pageOf(c.r)
+	if err != nil {
 		return 0, nil, err
 	}
 	out := TenantList{Tenants: []TenantInfo{}}
-	err := s.view(func(st *alloc.State) error {
-		for _, t := range st.Tenants(c.actor) {
+	err = s.view(func(st *alloc.State) error {
+		tenants, next := paginate(st.Tenants(c.actor), func(t model.Tenant) string { return t.Name }, p)
+		for _, t := range tenants {
 			out.Tenants = append(out.Tenants, tenantInfoOf(st, t))
 		}
+		out.Continue = next
 		return nil
 	})
 	return http.StatusOK, out, err

@@ -19,7 +19,8 @@ func TestTenantList(t *testing.T) {
 	if len(own.Tenants) != 1 || own.Tenants[0].Name != "acme" {
 		t.Fatalf("acme sees %+v, want only itself", own.Tenants)
 	}
-	f.call(t, f.admin, "GET", "/api/v1/tenants?limit=3", nil).wantErr(t, 400, model.CodeInvalid, "limit")
+	f.call(t, f.admin, "GET", "/api/v1/tenants?lmit=3", nil).wantErr(t, 400, model.CodeInvalid, "lmit")
+	f.call(t, f.admin, "GET", "/api/v1/tenants?limit=0", nil).wantErr(t, 400, model.CodeInvalid, "limit")
 }
 
 func TestTenantGet(t *testing.T) {

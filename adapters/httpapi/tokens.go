@@ -8,17 +8,20 @@ import (
 )
 
 func (s *Server) listTokens(c *call) (int, any, error) {
-	if err := checkQuery(c.r); err != nil {
-		return 0, nil, err
-	}
 	if err := mustBeAdmin(c.actor, "list tokens"); err != nil {
 		return 0, nil, err
 	}
+	p, err := pageOf(c.r)
+	if err != nil {
+		return 0, nil, err
+	}
 	out := TokenList{Tokens: []TokenInfo{}}
-	err := s.view(func(st *alloc.State) error {
-		for _, t := range st.Tokens() {
+	err = s.view(func(st *alloc.State) error {
+		tokens, next := paginate(st.Tokens(), func(t model.Token) string { return t.ID }, p)
+		for _, t := range tokens {
 			out.Tokens = append(out.Tokens, tokenInfo(t))
 		}
+		out.Continue = next
 		return nil
 	})
 	return http.StatusOK, out, err

@@ -109,30 +109,37 @@ type PortQuery struct {
 	Pod     string
 }
 
-// Lists. Every list answer is an object so that fields can be added later.
+// Lists. Every list answer is an object so that fields can be added later. Continue is set when
+// more items may follow: send it back as ?continue= for the next page (see DefaultPageSize).
 type (
 	// TenantList answers GET /api/v1/tenants.
 	TenantList struct {
-		Tenants []TenantInfo `json:"tenants"`
+		Tenants  []TenantInfo `json:"tenants"`
+		Continue string       `json:"continue,omitempty"`
 	}
 	// NetworkList answers the network lists.
 	NetworkList struct {
 		Networks []model.Network `json:"networks"`
+		Continue string          `json:"continue,omitempty"`
 	}
 	// IPGroupList answers GET /api/v1/tenants/{tenant}/ipgroups.
 	IPGroupList struct {
 		IPGroups []model.IPGroup `json:"ipgroups"`
+		Continue string          `json:"continue,omitempty"`
 	}
 	// PortList answers GET /api/v1/ports.
 	PortList struct {
-		Ports []model.Port `json:"ports"`
+		Ports    []model.Port `json:"ports"`
+		Continue string       `json:"continue,omitempty"`
 	}
 	// NodeList answers GET /api/v1/nodes.
 	NodeList struct {
-		Nodes []model.Node `json:"nodes"`
+		Nodes    []model.Node `json:"nodes"`
+		Continue string       `json:"continue,omitempty"`
 	}
 	// TokenList answers GET /api/v1/tokens.
 	TokenList struct {
-		Tokens []TokenInfo `json:"tokens"`
+		Tokens   []TokenInfo `json:"tokens"`
+		Continue string      `json:"continue,omitempty"`
 	}
 )

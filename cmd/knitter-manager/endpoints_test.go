@@ -57,7 +57,10 @@ func TestEndpointsOfTheRealServer(t *testing.T) {
 	}{
 		{"none", "GET", "/healthz", "", 200, ""},
 		{"none", "GET", "/readyz", "", 200, `"leader":true`},
-		{"none", "GET", "/metrics", "", 200, "knitter_pool_capacity_addresses"},
+		{"none", "GET", "/metrics", "", 401, `"code":"unauthenticated"`},
+		{"demo", "GET", "/metrics", "", 403, `"code":"forbidden"`},
+		{"system", "GET", "/metrics", "", 200, "knitter_pool_capacity_addresses"},
+		{"admin", "GET", "/metrics", "", 200, "knitter_pool_capacity_addresses"},
 		{"none", "GET", "/api/v1/tenants", "", 401, `"code":"unauthenticated"`},
 		{"bad", "GET", "/api/v1/tenants", "", 401, `"code":"unauthenticated"`},
 		// tenants

@@ -254,9 +254,13 @@ func tlsConfigs(cfg Config) (server, proxy *tls.Config, err error) {
 }
 
 // ensureAdminToken reads the admin token, creating the file with a new random token the first time.
+// A file that group or others may read or write is refused: anyone who can read it is admin.
 func ensureAdminToken(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
+		if err := checkPrivate(path); err != nil {
+			return "", err
+		}
 		tok := strings.TrimSpace(string(b))
 		if len(tok) < 16 {
 			return "", fmt.Errorf("admin_token_file %s: the token is %d characters; use at least 16 (or delete the file to generate one)", path, len(tok))
@@ -278,4 +282,16 @@ func ensureAdminToken(path string) (string, error) {
 		return "", fmt.Errorf("admin_token_file: %w", err)
 	}
 	return tok, nil
+}
+
+// checkPrivate refuses a secret file with any permission bit for group or others.
+func checkPrivate(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("admin_token_file: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("admin_token_file %s has mode %04o: group or others may read or change the admin token; run \"chmod 600 %s\" (and replace the token if others may have read it)", path, perm, path)
+	}
+	return nil
 }

@@ -28,6 +28,7 @@ type globalFlags struct {
 	caFile    string
 	insecure  bool
 	timeout   time.Duration
+	pageSize  int
 	tenant    string
 	output    string
 }
@@ -66,7 +67,7 @@ func (a *app) client() (*httpapi.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := httpapi.ClientConfig{URL: s.Server, Token: s.Token, CAFile: s.CAFile, Timeout: s.Timeout}
+	cfg := httpapi.ClientConfig{URL: s.Server, Token: s.Token, CAFile: s.CAFile, Timeout: s.Timeout, PageSize: s.PageSize}
 	if s.Insecure {
 		// Only for a first look at a manager whose CA is not at hand; the token still travels
 		// encrypted, but to whoever answers.

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/knitter-cni/knitter/adapters/httpapi"
 )
 
 func newRoot(a *app) *cobra.Command {
@@ -39,6 +41,7 @@ use, exhausted, quota), 5 manager unavailable (retry).`,
 	pf.StringVar(&f.caFile, "ca-file", "", "PEM file of the CA that signed the manager's certificate (env "+envCAFile+")")
 	pf.BoolVar(&f.insecure, "insecure-skip-tls-verify", false, "do not verify the manager's certificate (testing only)")
 	pf.DurationVar(&f.timeout, "timeout", 30*time.Second, "bound on each request")
+	pf.IntVar(&f.pageSize, "page-size", httpapi.MaxPageSize, "items per request when listing; every page is read")
 	pf.StringVar(&f.config, "config", "", "config file (env "+envConfig+"; default ~/.config/knitter/config.yaml)")
 	pf.StringVarP(&f.tenant, "tenant", "t", "", "tenant of bare names, and the tenant lists are narrowed to (env "+envTenant+")")
 	pf.StringVarP(&f.output, "output", "o", outTable, "output format: table, json or yaml")

@@ -12,6 +12,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/knitter-cni/knitter/adapters/httpapi"
 	"github.com/knitter-cni/knitter/core/model"
 )
 
@@ -54,6 +55,8 @@ type Settings struct {
 	TenantSource string
 	Insecure     bool
 	Timeout      time.Duration
+	// PageSize is how many items each request of a list asks for; lists read every page.
+	PageSize int
 }
 
 // source is one candidate value of a setting and where it came from.
@@ -70,9 +73,12 @@ func firstSet(candidates ...source) source {
 
 // resolveSettings applies the precedence flag > environment > config file > default.
 func resolveSettings(f globalFlags, env Env) (*Settings, error) {
-	s := &Settings{Insecure: f.insecure, Timeout: f.timeout}
+	s := &Settings{Insecure: f.insecure, Timeout: f.timeout, PageSize: f.pageSize}
 	if f.timeout <= 0 {
 		return nil, usageErr("--timeout", "%s is not a positive duration; give one such as 10s", f.timeout)
+	}
+	if f.pageSize < 0 || f.pageSize > httpapi.MaxPageSize {
+		return nil, usageErr("--page-size", "%d is not a page size; give 1 to %d", f.pageSize, httpapi.MaxPageSize)
 	}
 	file, err := loadFileConfig(f, env, s)
 	if err != nil {
