@@ -1,6 +1,7 @@
 package alloc
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/knitter-cni/knitter/core/model"
@@ -16,6 +17,9 @@ type Config struct {
 	StickyTTL time.Duration
 	// VNIStart is the first VXLAN id the manager picks for overlay networks created without one.
 	VNIStart uint32
+	// Underlay lists the physical networks (node NICs) that carry the nodes' own traffic — the VTEP
+	// and management NIC. No tenant may be granted one and no network may use one.
+	Underlay []string
 }
 
 // DefaultConfig returns the defaults: 30 s cooldown, 10 min sticky TTL, VNIs from 1000.
@@ -33,6 +37,11 @@ func (c Config) Validate() error {
 	}
 	if c.VNIStart == 0 || c.VNIStart > model.MaxVNI {
 		return model.Invalid("vni_start", "%d is out of range; use 1-%d", c.VNIStart, model.MaxVNI)
+	}
+	for i, p := range c.Underlay {
+		if err := model.ValidateInterfaceName(fmt.Sprintf("underlay[%d]", i), p); err != nil {
+			return err
+		}
 	}
 	return nil
 }

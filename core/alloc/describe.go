@@ -25,10 +25,17 @@ func (s *State) Describe() string {
 		if t.DefaultNetwork != "" {
 			fmt.Fprintf(&b, " default=%s", t.DefaultNetwork)
 		}
+		if len(t.PhysicalNetworks) > 0 {
+			fmt.Fprintf(&b, " physical=%s", strings.Join(t.PhysicalNetworks, ","))
+		}
 		b.WriteByte('\n')
 	}
 	for _, key := range sortedKeys(s.networks) {
 		describeNetwork(&b, s.networks[key])
+	}
+	for _, phys := range sortedKeys(s.macSpaces) {
+		sp := s.macSpaces[phys]
+		fmt.Fprintf(&b, "physical %s networks=%d macs=%d\n", phys, sp.networks, sp.pool.Len())
 	}
 	for _, key := range sortedKeys(s.groups) {
 		g := s.groups[key]
@@ -84,7 +91,11 @@ func describeNetwork(b *strings.Builder, nw *network) {
 	if nw.Public {
 		b.WriteString(" public")
 	}
-	fmt.Fprintf(b, " ports=%d macs=%d\n", nw.ports, nw.macs.Len())
+	fmt.Fprintf(b, " ports=%d", nw.ports)
+	if _, shared := segmentOf(&nw.Network); !shared {
+		fmt.Fprintf(b, " macs=%d", nw.macs.Len()) // a physical network's MACs are on its own line
+	}
+	b.WriteByte('\n')
 	for _, sub := range []struct {
 		name string
 		pool *ipam.Pool

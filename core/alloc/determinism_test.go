@@ -14,7 +14,7 @@ func randomLog(seed uint64, n int) []string {
 	rng := rand.New(rand.NewPCG(seed, 42))
 	log := []string{
 		`create-tenant {"name":"ops","admin":true}`,
-		`create-tenant {"name":"acme","quota":{"ports":40}}`,
+		`create-tenant {"name":"acme","quota":{"ports":40},"physical_networks":["eth1","eth2"]}`,
 		`create-network {"tenant":"ops","name":"pub","type":"overlay","public":true,"ipv4":{"cidr":"10.8.0.0/26","gateway":"10.8.0.1"}}`,
 		`create-network {"tenant":"acme","name":"a","type":"vlan","vlan":10,"physical_network":"eth1","ipv4":{"cidr":"10.1.0.0/27"},"ipv6":{"cidr":"fd00:1::/64"}}`,
 		`create-network {"tenant":"acme","name":"m","type":"macvlan","physical_network":"eth2","ipv6":{"cidr":"fd00:2::/120"}}`,

@@ -1,7 +1,6 @@
 package alloc
 
 import (
-	"fmt"
 	"slices"
 
 	"github.com/knitter-cni/knitter/core/ipam"
@@ -30,7 +29,10 @@ func (s *State) CreateNetwork(a Actor, n model.Network) (model.Network, []Mutati
 	if q := t.Quota.Networks; q > 0 && t.networks >= q {
 		return model.Network{}, nil, model.Errorf(model.CodeQuota, "", "tenant %q already has %d networks, its quota; delete one or raise quota.networks", n.Tenant, t.networks)
 	}
-	if err := s.checkSegment(&n); err != nil {
+	if err := s.checkPhysical(&n); err != nil {
+		return model.Network{}, nil, err
+	}
+	if err := s.checkSegment(a, &n); err != nil {
 		return model.Network{}, nil, err
 	}
 	if err := s.checkOverlap(&n); err != nil {
@@ -47,8 +49,9 @@ func (s *State) CreateNetwork(a Actor, n model.Network) (model.Network, []Mutati
 	return nw.Network, []Mutation{put(networkPrefix+n.Key(), nw.Network)}, nil
 }
 
+// newNetwork builds a network's address pools; addNetwork gives it its MAC pool.
 func newNetwork(n model.Network) (*network, error) {
-	nw := &network{Network: n, macs: ipam.NewMACPool(n.Key())}
+	nw := &network{Network: n}
 	var err error
 	// NewPool's errors name the field under "ipv4"/"ipv6" already.
 	if n.IPv4 != nil {
@@ -88,18 +91,27 @@ func (s *State) addNetwork(nw *network) {
 	key := nw.Key()
 	s.networks[key] = nw
 	s.tenants[nw.Tenant].networks++
-	switch nw.Type {
-	case model.Overlay:
+	nw.macs = s.macPoolFor(&nw.Network)
+	if seg, ok := segmentOf(&nw.Network); ok {
+		s.segments[seg] = key
+	} else {
 		s.vnis[nw.VNI] = key
-	case model.VLAN:
-		s.vlans[vlanKey(&nw.Network)] = key
 	}
 }
 
-func vlanKey(n *model.Network) string { return fmt.Sprintf("%s/%d", n.PhysicalNetwork, n.VLAN) }
-
-// checkSegment makes VNIs unique (choosing one when it is 0) and VLAN ids unique per physical network.
-func (s *State) checkSegment(n *model.Network) error {
+// checkSegment makes VNIs unique (choosing one when it is 0) and gives each underlay segment — a
+// physical network and VLAN id, or untagged — to one network, whatever the networks' types.
+func (s *State) checkSegment(a Actor, n *model.Network) error {
+	if seg, ok := segmentOf(n); ok {
+		if other, used := s.segments[seg]; used {
+			field, fix := "vlan", "pick another VLAN id"
+			if seg.vlan == 0 {
+				field, fix = "physical_network", "use another physical network or a VLAN id"
+			}
+			return model.Errorf(model.CodeConflict, field, "%s is the segment of %s; a physical network and VLAN id belong to one network: %s", seg, s.otherNetwork(a, other), fix)
+		}
+		return nil
+	}
 	switch n.Type {
 	case model.Overlay:
 		if n.VNI == 0 {
@@ -112,11 +124,7 @@ func (s *State) checkSegment(n *model.Network) error {
 			return model.Errorf(model.CodeExhausted, "vni", "no free VNI from %d up; give one explicitly", s.cfg.VNIStart)
 		}
 		if other, used := s.vnis[n.VNI]; used {
-			return model.Errorf(model.CodeConflict, "vni", "VNI %d is used by network %q; pick another or omit it", n.VNI, other)
-		}
-	case model.VLAN:
-		if other, used := s.vlans[vlanKey(n)]; used {
-			return model.Errorf(model.CodeConflict, "vlan", "VLAN %d on %q is used by network %q; pick another VLAN id", n.VLAN, n.PhysicalNetwork, other)
+			return model.Errorf(model.CodeConflict, "vni", "VNI %d is used by %s; pick another or omit it", n.VNI, s.otherNetwork(a, other))
 		}
 	}
 	return nil
@@ -171,11 +179,13 @@ func (s *State) DeleteNetwork(a Actor, tenantName, name string) ([]Mutation, err
 	}
 	delete(s.networks, key)
 	s.tenants[tenantName].networks--
-	switch nw.Type {
-	case model.Overlay:
+	s.releaseMACPool(&nw.Network)
+	if seg, ok := segmentOf(&nw.Network); ok {
+		if s.segments[seg] == key {
+			delete(s.segments, seg)
+		}
+	} else if s.vnis[nw.VNI] == key {
 		delete(s.vnis, nw.VNI)
-	case model.VLAN:
-		delete(s.vlans, vlanKey(&nw.Network))
 	}
 	return append(muts, del(networkPrefix+key)), nil
 }

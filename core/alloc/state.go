@@ -19,7 +19,9 @@ type State struct {
 	nodes    map[string]*model.Node
 	holds    map[string]*Hold       // sticky holds by holdKey (tenant, owner, interface)
 	vnis     map[uint32]string      // VNI -> network key
-	vlans    map[string]string      // "physical_network/vlan" -> network key
+	segments map[segment]string     // underlay segment -> network key (see segment.go)
+	// macSpaces are the MAC pools shared by the networks of one physical network.
+	macSpaces map[string]*macSpace
 	cooling  map[coolKey]model.Time // persisted cooldowns, mirrored for their records
 	tokens   map[string]*model.Token
 }
@@ -88,7 +90,8 @@ func New(cfg Config) (*State, error) {
 		nodes:    map[string]*model.Node{},
 		holds:    map[string]*Hold{},
 		vnis:     map[uint32]string{},
-		vlans:    map[string]string{},
+		segments: map[segment]string{},
+		macSpaces: map[string]*macSpace{},
 		cooling:  map[coolKey]model.Time{},
 		tokens:   map[string]*model.Token{},
 	}, nil

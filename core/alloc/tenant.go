@@ -1,8 +1,18 @@
 package alloc
 
 import (
+	"slices"
+
 	"github.com/knitter-cni/knitter/core/model"
 )
+
+// sortedGrants is the stored form of a tenant's physical networks: sorted, nil when empty.
+func sortedGrants(g []string) []string {
+	if len(g) == 0 {
+		return nil
+	}
+	return slices.Sorted(slices.Values(g))
+}
 
 // CreateTenant adds a tenant. Only admins create tenants.
 func (s *State) CreateTenant(a Actor, t model.Tenant) ([]Mutation, error) {
@@ -15,12 +25,16 @@ func (s *State) CreateTenant(a Actor, t model.Tenant) ([]Mutation, error) {
 	if _, ok := s.tenants[t.Name]; ok {
 		return nil, model.Errorf(model.CodeConflict, "name", "tenant %q already exists", t.Name)
 	}
+	if err := s.checkGrants(&t); err != nil {
+		return nil, err
+	}
+	t.PhysicalNetworks = sortedGrants(t.PhysicalNetworks)
 	s.tenants[t.Name] = &tenant{Tenant: t}
 	return []Mutation{put(tenantPrefix+t.Name, t)}, nil
 }
 
-// UpdateTenant replaces a tenant's quota, admin flag and default network. Admins may change
-// everything; a tenant may change only its own default network.
+// UpdateTenant replaces a tenant's quota, admin flag, physical networks and default network. Admins
+// may change everything; a tenant may change only its own default network.
 func (s *State) UpdateTenant(a Actor, t model.Tenant) ([]Mutation, error) {
 	cur, ok := s.tenants[t.Name]
 	if !ok {
@@ -35,6 +49,13 @@ func (s *State) UpdateTenant(a Actor, t model.Tenant) ([]Mutation, error) {
 	if !a.Admin && (t.Quota != cur.Quota || t.Admin != cur.Admin) {
 		return nil, model.Errorf(model.CodeForbidden, "quota", "only an admin may change a tenant's quota or admin flag")
 	}
+	if !a.Admin && !slices.Equal(sortedGrants(t.PhysicalNetworks), cur.PhysicalNetworks) {
+		return nil, model.Errorf(model.CodeForbidden, "physical_networks", "only an admin may grant or take away physical networks")
+	}
+	if err := s.checkGrants(&t); err != nil {
+		return nil, err
+	}
+	t.PhysicalNetworks = sortedGrants(t.PhysicalNetworks)
 	cur.Tenant = t
 	return []Mutation{put(tenantPrefix+t.Name, t)}, nil
 }

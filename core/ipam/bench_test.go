@@ -174,7 +174,7 @@ func BenchmarkChurn(b *testing.B) {
 func BenchmarkMACAllocate(b *testing.B) {
 	const n = 100000
 	for b.Loop() {
-		m := NewMACPool("acme/net")
+		m := NewMACPool("acme/net", `network "acme/net"`)
 		for range n {
 			if _, err := m.Allocate(); err != nil {
 				b.Fatal(err)

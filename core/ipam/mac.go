@@ -10,13 +10,15 @@ import (
 // macCounters is the number of MACs a MACPool can hand out: the last four bytes count from 1.
 const macCounters = 1<<32 - 1
 
-// MACPool allocates unique locally-administered unicast MACs for one network.
+// MACPool allocates unique locally-administered unicast MACs for one layer-2 domain: a network, or
+// every network of one physical network (the caller decides what shares a pool).
 //
-// A pool's MACs share a two-byte prefix derived from the network, so MACs of different networks
-// rarely look alike in a packet capture; uniqueness is only promised within one pool. A MACPool is not
-// safe for concurrent use.
+// A pool's MACs share a two-byte prefix derived from its seed, so MACs of different pools rarely look
+// alike in a packet capture; uniqueness is only promised within one pool. A MACPool is not safe for
+// concurrent use.
 type MACPool struct {
 	seed   string
+	label  string // what the pool is, for errors: `network "t/a"`, `physical network "eth1"`
 	prefix [2]byte
 	limit  uint64 // highest counter Allocate hands out; lowered by tests to reach exhaustion
 	local  bitset // counters in use under prefix
@@ -24,14 +26,16 @@ type MACPool struct {
 	hint   uint64 // at or below the lowest free counter >= 1
 }
 
-// NewMACPool derives the first two bytes from an FNV-1a hash of seed (the network key), with the
-// locally-administered bit set and the multicast bit clear; the last four bytes count up from 1.
-func NewMACPool(seed string) *MACPool {
+// NewMACPool derives the first two bytes from an FNV-1a hash of seed, with the locally-administered
+// bit set and the multicast bit clear; the last four bytes count up from 1. label names the pool in
+// errors.
+func NewMACPool(seed, label string) *MACPool {
 	h := fnv.New32a()
 	h.Write([]byte(seed))
 	s := h.Sum32()
 	return &MACPool{
 		seed:   seed,
+		label:  label,
 		prefix: [2]byte{byte(s>>8)&^0x01 | 0x02, byte(s)},
 		limit:  macCounters,
 		other:  make(map[model.MAC]struct{}),
@@ -45,7 +49,7 @@ func (m *MACPool) Allocate() (model.MAC, error) {
 	if !ok || c > m.limit {
 		m.hint = m.limit
 		return model.MAC{}, model.Errorf(model.CodeExhausted, "",
-			"network %q has no free MAC: all %d of %s are in use; delete pods or give static MACs", m.seed, m.limit, m)
+			"%s has no free MAC: all %d of %s are in use; delete pods or give static MACs", m.label, m.limit, m)
 	}
 	m.local.add(c)
 	m.hint = c
@@ -73,7 +77,7 @@ func (m *MACPool) Claim(mac model.MAC) error {
 }
 
 func (m *MACPool) conflict(mac model.MAC) error {
-	return model.Errorf(model.CodeConflict, "", "%s is already in use on network %q; pick another MAC or leave it empty to get one", mac, m.seed)
+	return model.Errorf(model.CodeConflict, "", "%s is already in use on %s; pick another MAC or leave it empty to get one", mac, m.label)
 }
 
 // Release gives mac back at once (MACs have no cooldown) and reports whether it was in use.

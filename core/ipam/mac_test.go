@@ -24,7 +24,7 @@ func TestMACPrefix(t *testing.T) {
 	seen := map[[2]byte]bool{}
 	for i := range 2000 {
 		seed := fmt.Sprintf("tenant-%d/net", i)
-		m := NewMACPool(seed)
+		m := NewMACPool(seed, fmt.Sprintf("network %q", seed))
 		p := m.Prefix()
 		if p[0]&0x02 == 0 || p[0]&0x01 != 0 {
 			t.Fatalf("%s: prefix %x is not locally administered unicast", seed, p)
@@ -44,16 +44,16 @@ func TestMACPrefix(t *testing.T) {
 	if len(seen) < 1000 {
 		t.Fatalf("2000 seeds gave only %d prefixes", len(seen))
 	}
-	if a, b := NewMACPool("acme/net-a").Prefix(), NewMACPool("acme/net-a").Prefix(); a != b {
+	if a, b := NewMACPool("acme/net-a", `network "acme/net-a"`).Prefix(), NewMACPool("acme/net-a", `network "acme/net-a"`).Prefix(); a != b {
 		t.Fatal("same seed, different prefixes")
 	}
-	if got := NewMACPool("x").String(); !strings.HasSuffix(got, ":xx:xx:xx:xx") || len(got) != 17 {
+	if got := NewMACPool("x", `network "x"`).String(); !strings.HasSuffix(got, ":xx:xx:xx:xx") || len(got) != 17 {
 		t.Fatalf("String = %q", got)
 	}
 }
 
 func TestMACAllocateClaimRelease(t *testing.T) {
-	m := NewMACPool("acme/net-a")
+	m := NewMACPool("acme/net-a", `network "acme/net-a"`)
 	p := m.Prefix()
 	at := func(c uint32) model.MAC {
 		return model.MAC{p[0], p[1], byte(c >> 24), byte(c >> 16), byte(c >> 8), byte(c)}
@@ -104,7 +104,7 @@ func TestMACAllocateClaimRelease(t *testing.T) {
 }
 
 func TestMACExhaustion(t *testing.T) {
-	m := NewMACPool("tiny")
+	m := NewMACPool("tiny", `network "tiny"`)
 	m.limit = 3
 	for range 3 {
 		if _, err := m.Allocate(); err != nil {
@@ -126,7 +126,7 @@ func TestMACExhaustion(t *testing.T) {
 func TestMACAgainstMap(t *testing.T) {
 	seed := uint64(42)
 	rng := rand.New(rand.NewPCG(seed, seed))
-	m := NewMACPool("prop")
+	m := NewMACPool("prop", `network "prop"`)
 	m.limit = 40
 	p := m.Prefix()
 	at := func(c int) model.MAC { return model.MAC{p[0], p[1], 0, 0, 0, byte(c)} }

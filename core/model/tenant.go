@@ -1,5 +1,7 @@
 package model
 
+import "fmt"
+
 // Tenant owns networks, IP groups and ports. Kubernetes namespaces map to tenants of the same name.
 type Tenant struct {
 	Name  string `json:"name"`
@@ -9,6 +11,10 @@ type Tenant struct {
 	// DefaultNetwork is the network (of this tenant, or a public one) a pod gets as eth0 when it asks
 	// for nothing. Empty means pods without a request get no Knitter interface.
 	DefaultNetwork string `json:"default_network,omitempty"`
+	// PhysicalNetworks are the physical networks (node NICs) an admin granted the tenant: its vlan,
+	// macvlan and sriov networks may use only these. Only an admin sets them; the manager stores them
+	// sorted.
+	PhysicalNetworks []string `json:"physical_networks,omitempty"`
 }
 
 // Quota bounds what a tenant may hold. Zero means unlimited.
@@ -26,6 +32,17 @@ func (t *Tenant) Validate() error {
 		if err := ValidateName("default_network", t.DefaultNetwork); err != nil {
 			return err
 		}
+	}
+	seen := make(map[string]int, len(t.PhysicalNetworks))
+	for i, p := range t.PhysicalNetworks {
+		f := fmt.Sprintf("physical_networks[%d]", i)
+		if err := ValidateInterfaceName(f, p); err != nil {
+			return err
+		}
+		if j, dup := seen[p]; dup {
+			return Invalid(f, "%q is also physical_networks[%d]; list each physical network once", p, j)
+		}
+		seen[p] = i
 	}
 	return t.Quota.Validate()
 }
