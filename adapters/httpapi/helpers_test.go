@@ -33,7 +33,8 @@ func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	b := newTestBackend(t)
-	for _, tn := range []model.Tenant{{Name: "acme"}, {Name: "beta"}, {Name: "infra", Admin: true}} {
+	grant := []string{"eth1"} // vlan networks of the tests use it
+	for _, tn := range []model.Tenant{{Name: "acme", PhysicalNetworks: grant}, {Name: "beta", PhysicalNetworks: grant}, {Name: "infra", Admin: true, PhysicalNetworks: grant}} {
 		b.mustDo(t, alloc.CreateTenantCmd{Tenant: tn})
 	}
 	for _, n := range []model.Network{

@@ -68,11 +68,11 @@ func NewManager(t testing.TB) *Manager {
 		return &model.Subnet{CIDR: p, Gateway: p.Addr().Next()}
 	}
 	for _, c := range []alloc.Command{
-		alloc.CreateTenantCmd{Tenant: model.Tenant{Name: Tenant}},
+		alloc.CreateTenantCmd{Tenant: model.Tenant{Name: Tenant, PhysicalNetworks: []string{Uplink, MVParent}}},
 		alloc.CreateNetworkCmd{Network: model.Network{Tenant: Tenant, Name: Overlay, Type: model.Overlay, VNI: VNI, IPv4: subnet("10.1.0.0/24")}},
 		alloc.CreateNetworkCmd{Network: model.Network{Tenant: Tenant, Name: VLAN, Type: model.VLAN, VLAN: VLANID, PhysicalNetwork: Uplink, IPv4: subnet("10.2.0.0/24")}},
 		alloc.CreateNetworkCmd{Network: model.Network{Tenant: Tenant, Name: MACVLAN, Type: model.MACVLAN, PhysicalNetwork: MVParent, IPv4: subnet("10.3.0.0/24")}},
-		alloc.UpdateTenantCmd{Tenant: model.Tenant{Name: Tenant, DefaultNetwork: Overlay}},
+		alloc.UpdateTenantCmd{Tenant: model.Tenant{Name: Tenant, DefaultNetwork: Overlay, PhysicalNetworks: []string{Uplink, MVParent}}},
 	} {
 		if _, err := m.Do(ctx, c); err != nil {
 			t.Fatalf("%T: %v", c, err)

@@ -32,6 +32,9 @@ type Config struct {
 	// Cooldown and StickyTTL tune allocation (see alloc.Config). Defaults 30s and 10m.
 	Cooldown  Duration `json:"cooldown,omitzero"`
 	StickyTTL Duration `json:"sticky_ttl,omitzero"`
+	// Underlay lists the physical networks (node NICs) that carry the nodes' own traffic: no tenant
+	// may be granted one and no network may use one (see alloc.Config).
+	Underlay []string `json:"underlay,omitempty"`
 	// Bootstrap names a file of tenants, networks and IP groups created at start when missing.
 	Bootstrap string `json:"bootstrap,omitempty"`
 	// LogLevel is debug, info, warn or error. Default info.
@@ -157,5 +160,6 @@ func (c *Config) allocConfig() alloc.Config {
 	if c.StickyTTL != 0 {
 		a.StickyTTL = time.Duration(c.StickyTTL)
 	}
+	a.Underlay = c.Underlay
 	return a
 }

@@ -64,6 +64,7 @@ func newCommand() *cobra.Command {
 			override("admin-token-file", func() { cfg.AdminTokenFile = flags.AdminTokenFile })
 			override("cooldown", func() { cfg.Cooldown = Duration(cooldown) })
 			override("sticky-ttl", func() { cfg.StickyTTL = Duration(stickyTTL) })
+			override("underlay", func() { cfg.Underlay = flags.Underlay })
 			override("bootstrap", func() { cfg.Bootstrap = flags.Bootstrap })
 			override("log-level", func() { cfg.LogLevel = flags.LogLevel })
 			if err := cfg.complete(); err != nil {
@@ -93,6 +94,7 @@ func newCommand() *cobra.Command {
 	f.StringVar(&flags.AdminTokenFile, "admin-token-file", "", "admin bearer token file, created if missing (default <data-dir>/admin.token)")
 	f.DurationVar(&cooldown, "cooldown", 30*time.Second, "how long a released address stays unused while others are free")
 	f.DurationVar(&stickyTTL, "sticky-ttl", 10*time.Minute, "how long a released StatefulSet member's addresses are kept for it")
+	f.StringSliceVar(&flags.Underlay, "underlay", nil, "physical networks (node NICs, comma separated) that carry the nodes' own traffic; never granted to a tenant")
 	f.StringVar(&flags.Bootstrap, "bootstrap", "", "file of tenants, networks and IP groups to create at start when missing")
 	f.StringVar(&flags.LogLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd

@@ -17,13 +17,13 @@ type State struct {
 	groups   map[string]*group   // by "tenant/name"
 	pods     map[string]*model.Pod
 	nodes    map[string]*model.Node
-	holds    map[string]*Hold       // sticky holds by holdKey (tenant, owner, interface)
-	vnis     map[uint32]string      // VNI -> network key
-	segments map[segment]string     // underlay segment -> network key (see segment.go)
+	holds    map[string]*Hold   // sticky holds by holdKey (tenant, owner, interface)
+	vnis     map[uint32]string  // VNI -> network key
+	segments map[segment]string // underlay segment -> network key (see segment.go)
 	// macSpaces are the MAC pools shared by the networks of one physical network.
 	macSpaces map[string]*macSpace
-	cooling  map[coolKey]model.Time // persisted cooldowns, mirrored for their records
-	tokens   map[string]*model.Token
+	cooling   map[coolKey]model.Time // persisted cooldowns, mirrored for their records
+	tokens    map[string]*model.Token
 }
 
 type tenant struct {
@@ -82,18 +82,18 @@ func New(cfg Config) (*State, error) {
 		return nil, err
 	}
 	return &State{
-		cfg:      cfg,
-		tenants:  map[string]*tenant{},
-		networks: map[string]*network{},
-		groups:   map[string]*group{},
-		pods:     map[string]*model.Pod{},
-		nodes:    map[string]*model.Node{},
-		holds:    map[string]*Hold{},
-		vnis:     map[uint32]string{},
-		segments: map[segment]string{},
+		cfg:       cfg,
+		tenants:   map[string]*tenant{},
+		networks:  map[string]*network{},
+		groups:    map[string]*group{},
+		pods:      map[string]*model.Pod{},
+		nodes:     map[string]*model.Node{},
+		holds:     map[string]*Hold{},
+		vnis:      map[uint32]string{},
+		segments:  map[segment]string{},
 		macSpaces: map[string]*macSpace{},
-		cooling:  map[coolKey]model.Time{},
-		tokens:   map[string]*model.Token{},
+		cooling:   map[coolKey]model.Time{},
+		tokens:    map[string]*model.Token{},
 	}, nil
 }
 

@@ -27,12 +27,12 @@ func demoWorld(t *testing.T) *httpapi.Client {
 	for _, c := range []alloc.Command{
 		alloc.CreateTenantCmd{Tenant: model.Tenant{Name: "ops", Admin: true}},
 		alloc.CreateNetworkCmd{Network: model.Network{Tenant: "ops", Name: "shared", Public: true, Type: model.Overlay, IPv4: subnet("10.100.0.0/16")}},
-		alloc.CreateTenantCmd{Tenant: model.Tenant{Name: demoTenant}},
+		alloc.CreateTenantCmd{Tenant: model.Tenant{Name: demoTenant, PhysicalNetworks: []string{"eth1", "eth3", "eth4"}}},
 		alloc.CreateNetworkCmd{Network: model.Network{Tenant: demoTenant, Name: "ov", Type: model.Overlay, IPv4: subnet("10.10.0.0/24")}},
-		alloc.CreateNetworkCmd{Network: model.Network{Tenant: demoTenant, Name: "mv", Type: model.MACVLAN, PhysicalNetwork: "eth2", IPv4: subnet("10.30.0.0/24")}},
+		alloc.CreateNetworkCmd{Network: model.Network{Tenant: demoTenant, Name: "mv", Type: model.MACVLAN, PhysicalNetwork: "eth4", IPv4: subnet("10.30.0.0/24")}},
 		alloc.CreateNetworkCmd{Network: model.Network{Tenant: demoTenant, Name: "vl", Type: model.VLAN, VLAN: 300, PhysicalNetwork: "eth1", IPv4: subnet("10.40.0.0/24")}},
 		alloc.CreateNetworkCmd{Network: model.Network{Tenant: demoTenant, Name: "vf", Type: model.SRIOV, PhysicalNetwork: "eth3", IPv4: subnet("10.50.0.0/24")}},
-		alloc.UpdateTenantCmd{Tenant: model.Tenant{Name: demoTenant, DefaultNetwork: "ov"}},
+		alloc.UpdateTenantCmd{Tenant: model.Tenant{Name: demoTenant, DefaultNetwork: "ov", PhysicalNetworks: []string{"eth1", "eth3", "eth4"}}},
 	} {
 		if _, err := m.M.Do(ctx, c); err != nil {
 			t.Fatalf("%T: %v", c, err)
