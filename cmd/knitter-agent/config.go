@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -49,6 +50,8 @@ type Config struct {
 	// Heartbeat and PeerPoll are the loops' intervals. Defaults 30s and 5s.
 	Heartbeat Duration `json:"heartbeat,omitzero"`
 	PeerPoll  Duration `json:"peer_poll,omitzero"`
+	// CNI installs knitter-plugin and its configuration on the node at start (a DaemonSet agent).
+	CNI CNIConfig `json:"cni,omitzero"`
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string `json:"log_level,omitempty"`
 }
@@ -128,6 +131,21 @@ func (c *Config) defaults() error {
 	if c.StateDir == "" {
 		c.StateDir = "/var/lib/knitter/agent"
 	}
+	if c.CNI.BinDir != "" {
+		if c.CNI.ConfName == "" {
+			c.CNI.ConfName = defaultConfName
+		}
+		if c.CNI.PluginSocket == "" {
+			c.CNI.PluginSocket = c.Socket
+		}
+		if c.CNI.Plugin == "" {
+			exe, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("cni.plugin: not set and the agent's own path is unknown: %w", err)
+			}
+			c.CNI.Plugin = filepath.Join(filepath.Dir(exe), "knitter-plugin")
+		}
+	}
 	if c.SRIOV.SysfsRoot != "" && c.SRIOV.RecordFile == "" {
 		c.SRIOV.RecordFile = c.StateDir + "/sriov.json"
 	}
@@ -149,6 +167,21 @@ func (c *Config) validate() error {
 	}
 	if c.Kubeconfig != "" && c.InCluster {
 		return fmt.Errorf("kubeconfig and in_cluster are both set; choose one")
+	}
+	if (c.CNI.BinDir == "") != (c.CNI.ConfDir == "") {
+		return fmt.Errorf("cni.bin_dir (--cni-bin-dir) and cni.conf_dir (--cni-conf-dir) go together; set both to install the plugin, or neither")
+	}
+	if c.CNI.ConfName != "" && (strings.Contains(c.CNI.ConfName, "/") || !strings.HasSuffix(c.CNI.ConfName, ".conflist")) {
+		return fmt.Errorf("cni.conf_name (--cni-conf-name): %q must be a file name ending in .conflist", c.CNI.ConfName)
+	}
+	if u := c.CNI.UninstallWith; u != "" {
+		ns, name, ok := strings.Cut(u, "/")
+		if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+			return fmt.Errorf("cni.uninstall_with (--cni-uninstall-with): %q is not namespace/name of the agent's DaemonSet, e.g. knitter-system/knitter-agent", u)
+		}
+		if c.Kubeconfig == "" && !c.InCluster {
+			return fmt.Errorf("cni.uninstall_with (--cni-uninstall-with) reads the DaemonSet from the API server; set in_cluster or kubeconfig too")
+		}
 	}
 	if c.MaxConcurrent < 0 {
 		return fmt.Errorf("max_concurrent (--max-concurrent): %d is negative", c.MaxConcurrent)

@@ -67,6 +67,12 @@ func newCommand() *cobra.Command {
 			override("heartbeat", func() { cfg.Heartbeat = Duration(heartbeat) })
 			override("peer-poll", func() { cfg.PeerPoll = Duration(peerPoll) })
 			override("log-level", func() { cfg.LogLevel = f.LogLevel })
+			override("cni-bin-dir", func() { cfg.CNI.BinDir = f.CNI.BinDir })
+			override("cni-conf-dir", func() { cfg.CNI.ConfDir = f.CNI.ConfDir })
+			override("cni-plugin", func() { cfg.CNI.Plugin = f.CNI.Plugin })
+			override("cni-conf-name", func() { cfg.CNI.ConfName = f.CNI.ConfName })
+			override("cni-plugin-socket", func() { cfg.CNI.PluginSocket = f.CNI.PluginSocket })
+			override("cni-uninstall-with", func() { cfg.CNI.UninstallWith = f.CNI.UninstallWith })
 			if set("uplink") {
 				cfg.Uplinks = map[string]string{}
 				for _, u := range uplinks {
@@ -111,5 +117,11 @@ func newCommand() *cobra.Command {
 	fl.DurationVar(&heartbeat, "heartbeat", 30*time.Second, "interval of the node's registration heartbeat")
 	fl.DurationVar(&peerPoll, "peer-poll", 5*time.Second, "interval of the VXLAN peer poll")
 	fl.StringVar(&f.LogLevel, "log-level", "", "debug, info, warn or error (default info)")
+	fl.StringVar(&f.CNI.BinDir, "cni-bin-dir", "", "install knitter-plugin into this CNI bin directory at start (e.g. /host/opt/cni/bin)")
+	fl.StringVar(&f.CNI.ConfDir, "cni-conf-dir", "", "write Knitter's network configuration into this directory at start (e.g. /host/etc/cni/net.d)")
+	fl.StringVar(&f.CNI.Plugin, "cni-plugin", "", "the knitter-plugin binary to install (default: next to knitter-agent)")
+	fl.StringVar(&f.CNI.ConfName, "cni-conf-name", "", "file name of the network configuration (default "+defaultConfName+")")
+	fl.StringVar(&f.CNI.PluginSocket, "cni-plugin-socket", "", "the agent's socket as the plugin sees it on the node (default --socket)")
+	fl.StringVar(&f.CNI.UninstallWith, "cni-uninstall-with", "", "NAMESPACE/NAME of the agent's DaemonSet: on exit, remove the plugin and configuration if it is gone")
 	return cmd
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -63,6 +64,13 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if cfg.CNI.BinDir != "" {
+		if err := installCNI(cfg.CNI); err != nil {
+			ln.Close()
+			return err
+		}
+		log.Info("installed knitter-plugin and its configuration", "bin_dir", cfg.CNI.BinDir, "conf", cfg.CNI.ConfDir+"/"+cfg.CNI.ConfName)
+	}
 	log.Info("knitter-agent serving", "socket", cfg.Socket, "node", cfg.NodeName, "vtep", cfg.VTEP,
 		"manager", cfg.Manager.URL, "state_dir", cfg.StateDir, "checkpoints", len(a.Checkpoints()))
 	loops := make(chan struct{})
@@ -72,7 +80,30 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}()
 	err = agent.NewServer(a, cfg.MaxConcurrent).Serve(ctx, ln)
 	<-loops
-	return err
+	return errors.Join(err, maybeUninstall(cfg, log))
+}
+
+// maybeUninstall removes the installed plugin and configuration when the agent's DaemonSet is gone:
+// the operator uninstalled Knitter. A restart keeps them, so the node's pods can still be deleted.
+func maybeUninstall(cfg Config, log *slog.Logger) error {
+	if cfg.CNI.BinDir == "" || cfg.CNI.UninstallWith == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	gone, err := daemonSetGone(ctx, cfg, cfg.CNI.UninstallWith)
+	if err != nil {
+		log.Warn("cannot tell an uninstall from a restart; leaving the plugin installed", "err", err)
+		return nil
+	}
+	if !gone {
+		return nil
+	}
+	if err := uninstallCNI(cfg.CNI); err != nil {
+		return fmt.Errorf("uninstalling the plugin: %w", err)
+	}
+	log.Info("DaemonSet gone: removed knitter-plugin and its configuration", "daemonset", cfg.CNI.UninstallWith)
+	return nil
 }
 
 func managerClient(m ManagerConfig) (*httpapi.Client, error) {
