@@ -117,7 +117,10 @@ func TestEmbedConfigValidate(t *testing.T) {
 		{EmbedConfig{}, "data_dir"},
 		{EmbedConfig{DataDir: dir, ClientPort: 70000}, "client_port"},
 		{EmbedConfig{DataDir: dir, PeerPort: -1}, "peer_port"},
-		{EmbedConfig{DataDir: dir, ClientPort: 2379, PeerPort: 2379}, "peer_port"},
+		{EmbedConfig{DataDir: dir, ClientPort: 2379}, "client_port"},
+		{EmbedConfig{DataDir: dir, ClientCertFile: "c", ClientKeyFile: "k"}, "client_ca_file"},
+		{EmbedConfig{DataDir: dir, ClientPort: 2379, PeerPort: 2379, ClientCertFile: "c", ClientKeyFile: "k", ClientCAFile: "ca"}, "peer_port"},
+		{EmbedConfig{DataDir: "/" + strings.Repeat("d", 120)}, "data_dir"},
 		{EmbedConfig{DataDir: dir, LogLevel: "loud"}, "log_level"},
 	} {
 		_, err := StartEmbedded(tc.cfg)
@@ -137,7 +140,7 @@ func TestEmbeddedPortInUse(t *testing.T) {
 	defer taken.Close()
 	port := taken.Addr().(*net.TCPAddr).Port
 	dir := t.TempDir() + "/etcd"
-	if _, err := StartEmbedded(EmbedConfig{DataDir: dir, ClientPort: port, LogLevel: "error"}); err == nil || !strings.Contains(err.Error(), dir) {
+	if _, err := StartEmbedded(EmbedConfig{DataDir: dir, PeerPort: port, LogLevel: "error"}); err == nil || !strings.Contains(err.Error(), dir) {
 		t.Fatalf("StartEmbedded on a taken port = %v, want an error naming %s", err, dir)
 	}
 }

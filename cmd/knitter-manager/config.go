@@ -50,7 +50,9 @@ type EtcdConfig struct {
 	KeyFile   string   `json:"key_file,omitempty"`
 	// Prefix of every key. Default /knitter/.
 	Prefix string `json:"prefix,omitempty"`
-	// ClientPort of the embedded etcd on 127.0.0.1; 0 picks a free port. Default 0.
+	// ClientPort must stay 0: the embedded etcd serves its clients only on the unix socket
+	// <data_dir>/etcd/client.sock, so that no other local user can reach the state. (An operator
+	// tool can use that socket as endpoint unix://<data_dir>/etcd/client.sock, as root.)
 	ClientPort int `json:"client_port,omitempty"`
 	// SessionTTL is how long after this manager dies a standby may take over. Default 5s.
 	SessionTTL Duration `json:"session_ttl,omitzero"`
@@ -141,8 +143,9 @@ func (c *Config) complete() error {
 	if len(c.Etcd.Endpoints) == 0 && (c.Etcd.CAFile != "" || c.Etcd.CertFile != "") {
 		return fmt.Errorf("etcd: TLS files are for an external etcd; set etcd.endpoints too")
 	}
-	if c.Etcd.ClientPort < 0 || c.Etcd.ClientPort > 65535 {
-		return fmt.Errorf("etcd.client_port: %d is not a TCP port", c.Etcd.ClientPort)
+	if c.Etcd.ClientPort != 0 {
+		return fmt.Errorf("etcd.client_port: the embedded etcd no longer listens on TCP (any local process could write the state); it serves the unix socket %s — remove the setting, or run an external etcd with TLS and set etcd.endpoints",
+			filepath.Join(c.DataDir, "etcd", "client.sock"))
 	}
 	switch c.LogLevel {
 	case "", "debug", "info", "warn", "error":

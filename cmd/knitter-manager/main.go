@@ -85,7 +85,7 @@ func newCommand() *cobra.Command {
 	f.StringVar(&flags.Etcd.CertFile, "etcd-cert", "", "client certificate for the external etcd")
 	f.StringVar(&flags.Etcd.KeyFile, "etcd-key", "", "client key for the external etcd")
 	f.StringVar(&flags.Etcd.Prefix, "etcd-prefix", "/knitter/", "key prefix in etcd")
-	f.IntVar(&flags.Etcd.ClientPort, "etcd-client-port", 0, "embedded etcd's client port on 127.0.0.1 (0 picks a free one)")
+	f.IntVar(&flags.Etcd.ClientPort, "etcd-client-port", 0, "refused unless 0: the embedded etcd serves its clients only on <data-dir>/etcd/client.sock")
 	f.DurationVar(&sessionTTL, "etcd-session-ttl", 5*time.Second, "how long after this manager dies a standby may take over")
 	f.StringVar(&flags.TLS.CertFile, "tls-cert", "", "API server certificate (default: generated in <data-dir>/pki)")
 	f.StringVar(&flags.TLS.KeyFile, "tls-key", "", "API server key")

@@ -23,33 +23,6 @@ import (
 	"github.com/knitter-cni/knitter/manager"
 )
 
-// leadership tracks this manager's role and where the leader is, for httpapi.Status.
-type leadership struct {
-	mu        sync.Mutex
-	leader    bool
-	leaderURL string
-}
-
-type backend struct {
-	*manager.Manager
-	lead *leadership
-}
-
-func (b backend) Status() httpapi.Status {
-	ready, why := b.Ready()
-	b.lead.mu.Lock()
-	defer b.lead.mu.Unlock()
-	st := httpapi.Status{Leader: ready && b.lead.leader, LeaderURL: b.lead.leaderURL}
-	st.Ready = st.Leader || st.LeaderURL != ""
-	if !st.Leader {
-		st.Reason = why
-		if st.Reason == "" {
-			st.Reason = "standby"
-		}
-	}
-	return st
-}
-
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data_dir: %w", err)
@@ -62,7 +35,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		SessionTTL: time.Duration(cfg.Etcd.SessionTTL),
 		TLS:        etcdstore.TLSFiles{CAFile: cfg.Etcd.CAFile, CertFile: cfg.Etcd.CertFile, KeyFile: cfg.Etcd.KeyFile}}
 	if len(cfg.Etcd.Endpoints) == 0 {
-		emb, err := etcdstore.StartEmbedded(etcdstore.EmbedConfig{DataDir: filepath.Join(cfg.DataDir, "etcd"), ClientPort: cfg.Etcd.ClientPort})
+		emb, err := etcdstore.StartEmbedded(etcdstore.EmbedConfig{DataDir: filepath.Join(cfg.DataDir, "etcd")})
 		if err != nil {
 			return fmt.Errorf("starting embedded etcd: %w", err)
 		}
@@ -97,7 +70,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	lead := &leadership{}
+	lead := &leadership{self: cfg.AdvertiseURL, probe: probeLeader(proxyTLS)}
 	handler := httpapi.NewServer(backend{mgr, lead}, httpapi.Options{Logger: log, Registry: reg, Proxy: true, ProxyTLS: proxyTLS})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -116,7 +89,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	var wg sync.WaitGroup
 	wg.Go(func() { lead.campaign(ctx, store, mgr, cfg.AdvertiseURL, boot, log) })
-	wg.Go(func() { lead.watchLeader(ctx, store) })
+	wg.Go(func() { lead.watchLeader(ctx, store, mgr) })
 	wg.Go(func() { mgr.Run(ctx, time.Second) })
 
 	select {
@@ -166,7 +139,7 @@ func (l *leadership) campaign(ctx context.Context, store *etcdstore.Store, mgr *
 			}
 			boot = nil
 		}
-		l.set(true, self)
+		l.set(true)
 		log.Info("leading", "advertise", self)
 		select {
 		case <-ctx.Done():
@@ -175,7 +148,7 @@ func (l *leadership) campaign(ctx context.Context, store *etcdstore.Store, mgr *
 		case <-mgr.Done(term):
 			resign(ctx, t, log)
 		}
-		l.set(false, "")
+		l.set(false)
 	}
 }
 
@@ -187,41 +160,6 @@ func resign(ctx context.Context, t *etcdstore.Term, log *slog.Logger) {
 	if err := t.Resign(rctx); err != nil {
 		log.Warn("resigning", "err", err)
 	}
-}
-
-// watchLeader keeps a standby's idea of the leader's URL fresh for proxying.
-func (l *leadership) watchLeader(ctx context.Context, store *etcdstore.Store) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		l.mu.Lock()
-		leading := l.leader
-		l.mu.Unlock()
-		if !leading {
-			qctx, cancel := context.WithTimeout(ctx, time.Second)
-			url, err := store.Leader(qctx)
-			cancel()
-			l.mu.Lock()
-			if !l.leader {
-				l.leaderURL = ""
-				if err == nil {
-					l.leaderURL = url
-				}
-			}
-			l.mu.Unlock()
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-func (l *leadership) set(leader bool, url string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.leader, l.leaderURL = leader, url
 }
 
 func sleep(ctx context.Context, d time.Duration) {
