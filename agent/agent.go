@@ -45,6 +45,8 @@ type Agent struct {
 	// peers are the other nodes' VTEPs from the last node list; polled is false until one arrived.
 	peers  []netip.Addr
 	polled bool
+	// nodesRev is the revision of the node set peers came from, "" before the first.
+	nodesRev string
 	// synced is the peer list last programmed per VNI, so that polls change only what changed.
 	synced map[uint32]string
 	// registered is set by the first successful heartbeat; lastErr is the last heartbeat's failure.

@@ -32,22 +32,29 @@ func (a *Agent) currentPeers() []netip.Addr {
 	return slices.Clone(a.peers)
 }
 
-// PollPeers reads the node list and programs every overlay VNI in use on this node with exactly the
-// other nodes' VTEPs. A VNI whose peers have not changed since it was last programmed is skipped.
+// PollPeers watches the node set from the revision it last saw — the manager answers when the set
+// changes, or with a small "unchanged" after its wait, never a full list per period — and programs
+// every overlay VNI in use on this node with exactly the other nodes' VTEPs. A VNI whose peers have
+// not changed since it was last programmed is skipped.
 func (a *Agent) PollPeers(ctx context.Context) error {
-	nodes, err := a.mgr.Nodes(ctx)
-	if err != nil {
-		return fmt.Errorf("listing nodes: %w", err)
-	}
-	var peers []netip.Addr
-	for _, n := range nodes {
-		if n.Name != a.node.Name && n.VTEP.IsValid() {
-			peers = append(peers, n.VTEP)
-		}
-	}
 	a.mu.Lock()
-	a.peers, a.polled = peers, true
+	since := a.nodesRev
 	a.mu.Unlock()
+	set, err := a.mgr.WatchNodes(ctx, since)
+	if err != nil {
+		return fmt.Errorf("watching nodes: %w", err)
+	}
+	if set.Changed {
+		var peers []netip.Addr
+		for _, n := range set.Nodes {
+			if n.Name != a.node.Name && n.VTEP.IsValid() {
+				peers = append(peers, n.VTEP)
+			}
+		}
+		a.mu.Lock()
+		a.peers, a.polled, a.nodesRev = peers, true, set.Revision
+		a.mu.Unlock()
+	}
 	return a.SyncPeers(ctx)
 }
 

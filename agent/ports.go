@@ -58,8 +58,19 @@ type ManagerClient interface {
 	Network(ctx context.Context, tenant, name string) (model.Network, error)
 	// RegisterNode registers the node or refreshes its heartbeat.
 	RegisterNode(ctx context.Context, n model.Node) error
-	// Nodes lists every registered node.
-	Nodes(ctx context.Context) ([]model.Node, error)
+	// WatchNodes returns the registered nodes as soon as the node set's revision is not since (at
+	// once for ""), or an unchanged answer (Changed false, no nodes) when nothing changed within
+	// the client's wait or before ctx ended.
+	WatchNodes(ctx context.Context, since string) (NodeSet, error)
+}
+
+// NodeSet is one answer of a node watch.
+type NodeSet struct {
+	// Revision names the node set; pass it to the next WatchNodes.
+	Revision string
+	// Changed says Nodes is the node set at Revision; false means it did not change since.
+	Changed bool
+	Nodes   []model.Node
 }
 
 // transient reports whether err is worth retrying later as it is.

@@ -9,7 +9,8 @@ import (
 type Intervals struct {
 	// Heartbeat is how often the node re-registers with the manager; 0 means 30 s.
 	Heartbeat time.Duration
-	// Peers is how often the node list is polled for VXLAN peers; 0 means 5 s.
+	// Peers is how long to wait before watching the node set again after a failed watch; 0 means
+	// 5 s. A watch that succeeds is followed by the next one at once: it waits on the manager.
 	Peers time.Duration
 }
 
@@ -31,11 +32,17 @@ func (a *Agent) Run(ctx context.Context, iv Intervals) {
 			}
 		})
 	}()
-	every(ctx, iv.Peers, func() {
-		if err := a.PollPeers(ctx); err != nil && ctx.Err() == nil {
-			a.log.Warn("peer poll failed", "err", err)
+	for ctx.Err() == nil {
+		err := a.PollPeers(ctx)
+		if err == nil || ctx.Err() != nil {
+			continue
 		}
-	})
+		a.log.Warn("watching the node set failed; retrying", "err", err, "in", iv.Peers)
+		select {
+		case <-ctx.Done():
+		case <-time.After(iv.Peers):
+		}
+	}
 	<-done
 }
 

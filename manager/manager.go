@@ -33,6 +33,8 @@ type Manager struct {
 	mu  sync.RWMutex
 	act *activation // nil while not serving (standby, or after the term's write failed)
 	why string      // why act is nil, for Ready
+
+	nodes nodeWatch
 }
 
 // activation is the manager serving one store term: the state loaded in that term, and the channel
@@ -164,6 +166,9 @@ func (m *Manager) Do(ctx context.Context, c alloc.Command) (any, error) {
 		return nil, err
 	}
 	act, res, w, err := m.apply(c)
+	if rc, ok := c.(alloc.RegisterNodeCmd); ok && err == nil {
+		m.nodes.heartbeat(rc.Node.Name, m.opts.Now())
+	}
 	if w != nil {
 		if werr := w.Wait(); werr != nil {
 			m.end(act, fmt.Sprintf("store write failed: %v", werr))
@@ -210,6 +215,9 @@ func (m *Manager) apply(c alloc.Command) (*activation, any, Write, error) {
 	if len(muts) == 0 {
 		slot.Cancel()
 		return act, res, nil, err
+	}
+	if touchesNodes(muts) {
+		m.nodes.bump(act, m.opts.Now())
 	}
 	return act, res, slot.Submit(muts), err
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/knitter-cni/knitter/agent"
 	"github.com/knitter-cni/knitter/core/alloc"
@@ -12,6 +13,11 @@ import (
 // AgentClient adapts the REST client to knitter-agent's ManagerClient port.
 type AgentClient struct {
 	C *Client
+	// Watch makes the node watches, whose requests stay open for up to Wait; nil means C (and a
+	// wait kept below C's timeout).
+	Watch *Client
+	// Wait is how long a node watch waits for a change; 0 means 50 s.
+	Wait time.Duration
 }
 
 var _ agent.ManagerClient = AgentClient{}
@@ -67,8 +73,18 @@ func (m AgentClient) RegisterNode(ctx context.Context, n model.Node) error {
 	return agentUnavailable(err)
 }
 
-// Nodes implements agent.ManagerClient.
-func (m AgentClient) Nodes(ctx context.Context) ([]model.Node, error) {
-	n, err := m.C.ListNodes(ctx)
-	return n, agentUnavailable(err)
+// WatchNodes implements agent.ManagerClient.
+func (m AgentClient) WatchNodes(ctx context.Context, since string) (agent.NodeSet, error) {
+	c, wait := m.Watch, m.Wait
+	if c == nil {
+		c = m.C
+	}
+	if wait == 0 {
+		wait = 50 * time.Second
+	}
+	w, err := c.WatchNodes(ctx, since, wait)
+	if err != nil {
+		return agent.NodeSet{}, agentUnavailable(err)
+	}
+	return agent.NodeSet{Revision: w.Revision, Changed: w.Changed, Nodes: w.Nodes}, nil
 }

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/knitter-cni/knitter/adapters/httpapi"
 	"github.com/knitter-cni/knitter/agent"
@@ -11,6 +12,6 @@ import (
 
 func TestAgentClientContract(t *testing.T) {
 	porttest.ManagerClient(t, func(_ *testing.T, m *agenttest.Manager) (agent.ManagerClient, func(bool)) {
-		return httpapi.AgentClient{C: m.Client}, m.SetDown
+		return httpapi.AgentClient{C: m.Client, Wait: time.Millisecond}, m.SetDown
 	})
 }

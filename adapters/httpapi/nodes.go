@@ -8,6 +8,9 @@ import (
 )
 
 func (s *Server) listNodes(c *call) (int, any, error) {
+	if c.r.URL.Query().Has("watch") {
+		return s.watchNodes(c)
+	}
 	if err := mustSeeInfra(c.actor); err != nil {
 		return 0, nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -91,7 +92,7 @@ func (s *Server) routes() {
 
 	s.api("GET "+v1+"/ports", s.listPorts, append(pageParams, "tenant", "network", "node", "pod")...)
 
-	s.api("GET "+v1+"/nodes", s.listNodes, pageParams...)
+	s.api("GET "+v1+"/nodes", s.listNodes, slices.Concat(pageParams, nodeWatchParams)...)
 	s.api("GET "+v1+"/nodes/{name}", s.getNode)
 	s.api("PUT "+v1+"/nodes/{name}", s.registerNode)
 	s.api("DELETE "+v1+"/nodes/{name}", s.deleteNode)

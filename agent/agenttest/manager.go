@@ -101,8 +101,11 @@ func NewManager(t testing.TB) *Manager {
 	return mgr
 }
 
-// Port returns the manager as the agent's ManagerClient port, over REST.
-func (m *Manager) Port() agent.ManagerClient { return httpapi.AgentClient{C: m.Client} }
+// Port returns the manager as the agent's ManagerClient port, over REST. Its node watches answer at
+// once, so that a test stepping the agent on one goroutine never waits.
+func (m *Manager) Port() agent.ManagerClient {
+	return httpapi.AgentClient{C: m.Client, Wait: time.Millisecond}
+}
 
 // SetDown makes the server answer 503 to everything (true) or serve again (false).
 func (m *Manager) SetDown(down bool) { m.down.Store(down) }

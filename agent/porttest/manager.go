@@ -73,9 +73,26 @@ func ManagerClient(t *testing.T, open func(t *testing.T, m *agenttest.Manager) (
 		if err := c.RegisterNode(ctx, model.Node{Name: "node-7", VTEP: vtep}); err != nil {
 			t.Fatal(err)
 		}
-		nodes, err := c.Nodes(ctx)
-		if err != nil || len(nodes) != 1 || nodes[0].Name != "node-7" || nodes[0].VTEP != vtep {
-			t.Fatalf("Nodes = %+v, %v", nodes, err)
+		set, err := c.WatchNodes(ctx, "")
+		if err != nil || !set.Changed || set.Revision == "" || len(set.Nodes) != 1 || set.Nodes[0].Name != "node-7" || set.Nodes[0].VTEP != vtep {
+			t.Fatalf("WatchNodes(\"\") = %+v, %v", set, err)
+		}
+		// Nothing changed: a small unchanged answer, and a heartbeat that changes nothing is no
+		// change either.
+		if err := c.RegisterNode(ctx, model.Node{Name: "node-7", VTEP: vtep}); err != nil {
+			t.Fatal(err)
+		}
+		same, err := c.WatchNodes(ctx, set.Revision)
+		if err != nil || same.Changed || len(same.Nodes) != 0 || same.Revision != set.Revision {
+			t.Fatalf("WatchNodes(current) = %+v, %v; want unchanged", same, err)
+		}
+		// A new node: the next watch from the old revision has it.
+		if err := c.RegisterNode(ctx, model.Node{Name: "node-8", VTEP: netip.MustParseAddr("192.168.0.8")}); err != nil {
+			t.Fatal(err)
+		}
+		next, err := c.WatchNodes(ctx, set.Revision)
+		if err != nil || !next.Changed || next.Revision == set.Revision || len(next.Nodes) != 2 {
+			t.Fatalf("WatchNodes after a new node = %+v, %v", next, err)
 		}
 	})
 	t.Run("unavailable", func(t *testing.T) {
@@ -89,7 +106,7 @@ func ManagerClient(t *testing.T, open func(t *testing.T, m *agenttest.Manager) (
 			"AllocatePod":  second(c.AllocatePod(ctx, req)),
 			"BindPod":      c.BindPod(ctx, "u-1", "node-1"),
 			"RegisterNode": c.RegisterNode(ctx, model.Node{Name: "node-7", VTEP: netip.MustParseAddr("192.168.0.7")}),
-			"Nodes":        second(c.Nodes(ctx)),
+			"WatchNodes":   second(c.WatchNodes(ctx, "")),
 		} {
 			if !errors.Is(err, agent.ErrUnavailable) {
 				t.Errorf("%s with the manager down = %v; want agent.ErrUnavailable", what, err)

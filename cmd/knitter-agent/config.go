@@ -47,7 +47,8 @@ type Config struct {
 	HostNetns string `json:"host_netns,omitempty"`
 	// SRIOV configures the VF pool; without a sysfs root sriov networks fail with a clear error.
 	SRIOV SRIOVConfig `json:"sriov,omitzero"`
-	// Heartbeat and PeerPoll are the loops' intervals. Defaults 30s and 5s.
+	// Heartbeat is how often the node checks in (default 30s); PeerPoll how long to wait before
+	// watching the node set again after a failed watch (default 5s).
 	Heartbeat Duration `json:"heartbeat,omitzero"`
 	PeerPoll  Duration `json:"peer_poll,omitzero"`
 	// CNI installs knitter-plugin and its configuration on the node at start (a DaemonSet agent).

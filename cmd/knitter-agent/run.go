@@ -51,7 +51,11 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if cfg.VTEP != "" {
 		node.VTEP = netip.MustParseAddr(cfg.VTEP) // validated
 	}
-	a, err := agent.New(dp, pods, httpapi.AgentClient{C: mgr}, store, agent.Options{Node: node, DNS: cfg.DNS, Logger: log})
+	watch, err := managerClientTimeout(cfg.Manager, httpapi.MaxNodeWatchWait+10*time.Second)
+	if err != nil {
+		return err
+	}
+	a, err := agent.New(dp, pods, httpapi.AgentClient{C: mgr, Watch: watch}, store, agent.Options{Node: node, DNS: cfg.DNS, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -107,6 +111,11 @@ func maybeUninstall(cfg Config, log *slog.Logger) error {
 }
 
 func managerClient(m ManagerConfig) (*httpapi.Client, error) {
+	return managerClientTimeout(m, 10*time.Second)
+}
+
+// managerClientTimeout is a client whose requests may take up to timeout (node watches wait).
+func managerClientTimeout(m ManagerConfig, timeout time.Duration) (*httpapi.Client, error) {
 	var token string
 	if m.TokenFile != "" {
 		b, err := os.ReadFile(m.TokenFile)
@@ -115,7 +124,7 @@ func managerClient(m ManagerConfig) (*httpapi.Client, error) {
 		}
 		token = strings.TrimSpace(string(b))
 	}
-	return httpapi.NewClient(httpapi.ClientConfig{URL: m.URL, Token: token, CAFile: m.CAFile, Timeout: 10 * time.Second})
+	return httpapi.NewClient(httpapi.ClientConfig{URL: m.URL, Token: token, CAFile: m.CAFile, Timeout: timeout})
 }
 
 // podSource reads pods from the API server when one is configured, else from pod files.

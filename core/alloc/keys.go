@@ -20,6 +20,9 @@ const (
 	cooldownPrefix = "cooldowns/" // cooldowns/<tenant>/<network>/<addr>
 )
 
+// NodePrefix starts the key of every node record: a mutation under it changes the node set.
+const NodePrefix = nodePrefix
+
 // cooldownRecord is the stored value of one cooling address.
 type cooldownRecord struct {
 	Until model.Time `json:"until"`

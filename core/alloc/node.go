@@ -2,8 +2,10 @@ package alloc
 
 import "github.com/knitter-cni/knitter/core/model"
 
-// RegisterNode adds or updates a node (its agent calls this on start with its VTEP address). The
-// heartbeat is set to the current time.
+// RegisterNode adds a node or updates its VTEP (its agent calls this on start, then periodically).
+// Heartbeat is set to the current time when the node is added or changed; a call that changes
+// nothing writes nothing, so an agent's periodic heartbeat never costs a durable write (the manager
+// keeps liveness in memory).
 func (s *State) RegisterNode(a Actor, n model.Node) (model.Node, []Mutation, error) {
 	if err := a.checkNodes(); err != nil {
 		return model.Node{}, nil, err
@@ -11,10 +13,10 @@ func (s *State) RegisterNode(a Actor, n model.Node) (model.Node, []Mutation, err
 	if err := n.Validate(); err != nil {
 		return model.Node{}, nil, err
 	}
-	n.Heartbeat = s.now
-	if cur, ok := s.nodes[n.Name]; ok && *cur == n {
-		return n, nil, nil
+	if cur, ok := s.nodes[n.Name]; ok && cur.VTEP == n.VTEP {
+		return *cur, nil, nil
 	}
+	n.Heartbeat = s.now
 	s.nodes[n.Name] = &n
 	return n, []Mutation{put(nodePrefix+n.Name, n)}, nil
 }

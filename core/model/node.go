@@ -7,7 +7,8 @@ import "net/netip"
 type Node struct {
 	Name string     `json:"name"`
 	VTEP netip.Addr `json:"vtep,omitzero"`
-	// Heartbeat is the last time the node's agent checked in.
+	// Heartbeat is when the node was registered or its VTEP last changed. Liveness (the agent's
+	// periodic check-in) is kept in the manager's memory, not here.
 	Heartbeat Time `json:"heartbeat,omitempty"`
 }
 

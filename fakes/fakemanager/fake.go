@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/knitter-cni/knitter/agent"
 	"github.com/knitter-cni/knitter/core/alloc"
@@ -16,7 +17,9 @@ import (
 
 // Client calls M as a system token (an agent's) would.
 type Client struct {
-	M    *manager.Manager
+	M *manager.Manager
+	// Wait is how long WatchNodes waits for a change; 0 answers at once.
+	Wait time.Duration
 	down atomic.Bool
 }
 
@@ -111,11 +114,14 @@ func (c *Client) RegisterNode(ctx context.Context, n model.Node) error {
 	return err
 }
 
-// Nodes implements agent.ManagerClient.
-func (c *Client) Nodes(_ context.Context) (nodes []model.Node, err error) {
-	err = c.view(func(s *alloc.State) error {
-		nodes = s.Nodes()
-		return nil
-	})
-	return nodes, err
+// WatchNodes implements agent.ManagerClient: it waits up to Wait (0: not at all, so that a test on
+// one goroutine never blocks) for the node set to change.
+func (c *Client) WatchNodes(ctx context.Context, since string) (agent.NodeSet, error) {
+	if err := c.check(); err != nil {
+		return agent.NodeSet{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.Wait)
+	defer cancel()
+	nodes, rev, changed, err := c.M.WatchNodes(ctx, since)
+	return agent.NodeSet{Revision: rev, Changed: changed, Nodes: nodes}, err
 }
