@@ -158,3 +158,10 @@ func put(t *testing.T, m *ebpf.Map, k, v any) {
 		t.Fatal(err)
 	}
 }
+
+func TestProbe(t *testing.T) {
+	needRoot(t)
+	if err := Probe(); err != nil {
+		t.Fatalf("Probe on a kernel that runs the datapath: %v", err)
+	}
+}
