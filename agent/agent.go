@@ -23,6 +23,8 @@ type Options struct {
 	NetnsExists func(path string) bool
 	// Logger gets the agent's events; nil means slog.Default().
 	Logger *slog.Logger
+	// Datapaths is how the dataplane builds each network type on this node; STATUS answers with it.
+	Datapaths []wire.Datapath
 }
 
 // Agent serves one node's CNI calls. Its methods are safe for concurrent use; calls for the same
@@ -32,6 +34,7 @@ type Agent struct {
 	dns         wire.DNS
 	netnsExists func(string) bool
 	log         *slog.Logger
+	datapaths   []wire.Datapath
 
 	dp    Dataplane
 	pods  PodSource
@@ -63,7 +66,7 @@ func New(dp Dataplane, pods PodSource, mgr ManagerClient, store CheckpointStore,
 	if opts.Node.Name == "" {
 		return nil, errors.New("agent.New: the node needs a name (--node-name, or the NODE_NAME environment variable)")
 	}
-	a := &Agent{node: opts.Node, dns: opts.DNS, netnsExists: opts.NetnsExists, log: opts.Logger,
+	a := &Agent{node: opts.Node, dns: opts.DNS, netnsExists: opts.NetnsExists, log: opts.Logger, datapaths: opts.Datapaths,
 		dp: dp, pods: pods, mgr: mgr, store: store,
 		index: map[wire.Attachment]Checkpoint{}, synced: map[uint32]string{}}
 	if a.netnsExists == nil {
@@ -97,6 +100,9 @@ func (a *Agent) Checkpoints() []Checkpoint {
 	sortCheckpoints(out)
 	return out
 }
+
+// Datapaths returns how the dataplane builds each network type on this node (Options.Datapaths).
+func (a *Agent) Datapaths() []wire.Datapath { return a.datapaths }
 
 // Status is nil once the node has been registered with the manager; before that the agent cannot
 // serve ADDs, and the plugin's STATUS fails so that the runtime does not schedule pods here yet.

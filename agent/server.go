@@ -147,7 +147,11 @@ func (s *Server) answer(w http.ResponseWriter, verb string, req wire.Request, re
 	} else {
 		s.log.Info("cni", append(attrs, "result", "ok")...)
 	}
-	write(w, http.StatusOK, wire.Response{Result: res})
+	resp := wire.Response{Result: res}
+	if verb == wire.VerbStatus {
+		resp.Datapaths = s.a.Datapaths()
+	}
+	write(w, http.StatusOK, resp)
 }
 
 // write answers v with a Content-Length, which the plugin's minimal HTTP reader relies on.

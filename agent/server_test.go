@@ -64,8 +64,13 @@ func TestServerSpeaksTheWireProtocol(t *testing.T) {
 			t.Errorf("%s %s answered %d %s, want %d with code %d", c2.verb, c2.body, status, b, c2.status, c2.code)
 		}
 	}
-	if status, _ := post(t, c, wire.VerbStatus, "{}"); status != http.StatusOK {
-		t.Fatalf("STATUS answered %d", status)
+	status, b = post(t, c, wire.VerbStatus, "{}")
+	var st wire.Response
+	if status != http.StatusOK || json.Unmarshal(b, &st) != nil {
+		t.Fatalf("STATUS answered %d %s", status, b)
+	}
+	if len(st.Datapaths) != 1 || st.Datapaths[0].Type != "vlan" || st.Datapaths[0].Datapath != "tc-ebpf" {
+		t.Fatalf("STATUS reports datapaths %+v, want the agent's", st.Datapaths)
 	}
 	resp2, err := c.Get("http://agent" + wire.Path + wire.VerbAdd)
 	if err != nil {

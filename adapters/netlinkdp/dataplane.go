@@ -35,8 +35,11 @@ type Dataplane struct {
 	node     *nsHandle
 	vfs      VFPool
 	vfConfig sriov.Configurer
-	// vlan is the eBPF datapath of vlan links.
-	vlan *vlanbpf.Datapath
+	// vlan is the eBPF datapath of vlan links; vlanProbe, set once by probeOnce, says why this
+	// kernel cannot run it (nil if it can).
+	vlan      *vlanbpf.Datapath
+	probeOnce sync.Once
+	vlanProbe error
 
 	// nodeMu serialises changes to shared node plumbing, so that two pods needing the same bridge
 	// do not both try to create it.

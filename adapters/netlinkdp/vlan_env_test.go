@@ -3,6 +3,7 @@ package netlinkdp_test
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
@@ -121,4 +122,30 @@ func setLinkDown(path, ifname string) error {
 		return struct{}{}, h.LinkSetDown(l)
 	})
 	return err
+}
+
+func TestDatapaths(t *testing.T) {
+	if !isRoot() {
+		t.Skip("needs root to load BPF programs")
+	}
+	w := newWorld()
+	p, err := w.netns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	dp, err := newPoolless(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dp.Close()
+	got := map[string]string{}
+	for _, d := range dp.Datapaths() {
+		got[d.Type] = d.Datapath + " " + d.Unavailable
+	}
+	want := map[string]string{"overlay": "bridge+vxlan ", "vlan": "tc-ebpf ", "macvlan": "macvlan ",
+		"sriov": "vf no VF pool: start knitter-agent with --sriov-sysfs-root"}
+	if !maps.Equal(got, want) {
+		t.Fatalf("Datapaths = %v, want %v", got, want)
+	}
 }

@@ -76,8 +76,9 @@ func Options() agent.Options {
 	return agent.Options{
 		Node: plan.Node{Name: NodeName, VTEP: netip.MustParseAddr("192.168.0.1"), VTEPDevice: VTEPDevice,
 			Uplinks: map[string]string{}, MTU: 1500},
-		DNS:    wire.DNS{Nameservers: []string{"10.96.0.10"}, Search: []string{"svc.cluster.local"}},
-		Logger: slog.New(slog.DiscardHandler),
+		DNS:       wire.DNS{Nameservers: []string{"10.96.0.10"}, Search: []string{"svc.cluster.local"}},
+		Logger:    slog.New(slog.DiscardHandler),
+		Datapaths: []wire.Datapath{{Type: "vlan", Datapath: "tc-ebpf", Why: "the world's report"}},
 	}
 }
 

@@ -46,6 +46,17 @@ type Attachment struct {
 // Response answers a successful call. Result is set for ADD only.
 type Response struct {
 	Result *Result `json:"result,omitempty"`
+	// Datapaths answers STATUS: how the agent builds each network type on its node.
+	Datapaths []Datapath `json:"datapaths,omitempty"`
+}
+
+// Datapath says how the node builds one network type, why, and whether it can.
+type Datapath struct {
+	Type     string `json:"type"`
+	Datapath string `json:"datapath"`
+	Why      string `json:"why"`
+	// Unavailable, when set, is why links of this type fail on this node.
+	Unavailable string `json:"unavailable,omitempty"`
 }
 
 // Result is a CNI 1.x result in plain types: what the pod got.

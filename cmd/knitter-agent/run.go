@@ -55,7 +55,16 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	a, err := agent.New(dp, pods, httpapi.AgentClient{C: mgr, Watch: watch}, store, agent.Options{Node: node, DNS: cfg.DNS, Logger: log})
+	datapaths := dp.Datapaths()
+	for _, d := range datapaths {
+		attrs := []any{"type", d.Type, "datapath", d.Datapath, "why", d.Why}
+		if d.Unavailable != "" {
+			log.Warn("datapath unavailable", append(attrs, "unavailable", d.Unavailable)...)
+			continue
+		}
+		log.Info("datapath", attrs...)
+	}
+	a, err := agent.New(dp, pods, httpapi.AgentClient{C: mgr, Watch: watch}, store, agent.Options{Node: node, DNS: cfg.DNS, Logger: log, Datapaths: datapaths})
 	if err != nil {
 		return err
 	}
@@ -139,7 +148,7 @@ func podSource(cfg Config) (agent.PodSource, error) {
 	return kube.NewPodSource(rc)
 }
 
-func dataplane(cfg Config) (agent.Dataplane, error) {
+func dataplane(cfg Config) (*netlinkdp.Dataplane, error) {
 	opts := netlinkdp.Options{HostNetns: cfg.HostNetns}
 	if cfg.SRIOV.SysfsRoot != "" {
 		pool, err := sriov.NewPool(sriov.Options{Root: cfg.SRIOV.SysfsRoot, RecordFile: cfg.SRIOV.RecordFile})
