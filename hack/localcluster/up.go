@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/knitter-cni/knitter/adapters/httpapi"
+	"github.com/knitter-cni/knitter/adapters/vlanbpf"
 	"github.com/knitter-cni/knitter/core/model"
 	"github.com/knitter-cni/knitter/core/netspec"
 	"github.com/knitter-cni/knitter/e2e/cluster"
@@ -37,7 +38,7 @@ func runUp(ctx context.Context, out io.Writer, o options) (err error) {
 			}
 		}
 	}()
-	annotation, err := demoNetworks(ctx, out, c.ManagerClient(), local.BridgeVLANFiltering)
+	annotation, err := demoNetworks(ctx, out, c.ManagerClient(), vlanbpf.Probe)
 	if err != nil {
 		return err
 	}
@@ -76,8 +77,8 @@ Remove everything with:
 
 // demoNetworks returns the NPWG annotation of the demo pods: every network the demo tenant can
 // attach besides its default (which is eth0), one interface each. A vlan network is left out, with a
-// line saying why, when vlanFiltering says the kernel cannot filter VLANs on bridges.
-func demoNetworks(ctx context.Context, out io.Writer, mc *httpapi.Client, vlanFiltering func() (bool, error)) (string, error) {
+// line saying why, when vlanProbe says the kernel cannot run the eBPF VLAN datapath.
+func demoNetworks(ctx context.Context, out io.Writer, mc *httpapi.Client, vlanProbe func() error) (string, error) {
 	tenant, err := mc.GetTenant(ctx, demoTenant)
 	if err != nil {
 		return "", fmt.Errorf("the demo needs tenant %q (see examples/bootstrap.yaml): %w", demoTenant, err)
@@ -94,12 +95,8 @@ func demoNetworks(ctx context.Context, out io.Writer, mc *httpapi.Client, vlanFi
 		}
 		switch n.Type {
 		case model.VLAN:
-			ok, err := vlanFiltering()
-			if err != nil {
-				return "", fmt.Errorf("probing bridge VLAN filtering: %w", err)
-			}
-			if !ok {
-				fmt.Fprintf(out, "==> skipping the VLAN NIC on %s: this kernel has no bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING), which vlan networks need\n", n.Key())
+			if err := vlanProbe(); err != nil {
+				fmt.Fprintf(out, "==> skipping the VLAN NIC on %s: this kernel cannot run the eBPF VLAN datapath: %v\n", n.Key(), err)
 				continue
 			}
 		case model.SRIOV:

@@ -91,18 +91,3 @@ func TestUnderlayWiring(t *testing.T) {
 		t.Fatalf("node1 cannot reach node2 over the underlay: %v", err)
 	}
 }
-
-func TestBridgeVLANFilteringLeavesNothing(t *testing.T) {
-	needRoot(t)
-	id, err := newRunID()
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := NetnsPrefix + "vlanprobe-test-" + id
-	if _, err := probeVLANFiltering(name); err != nil {
-		t.Fatal(err)
-	}
-	if netnsExists(name) {
-		t.Fatalf("the probe left %s", name)
-	}
-}

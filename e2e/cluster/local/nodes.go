@@ -1,0 +1,59 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+)
+
+// NodeNetns returns the path of the named node's network namespace, where its NICs (UnderlayNIC,
+// TrunkNIC, MACVLANNIC), bridges and pod veths' node ends live.
+func (c *Cluster) NodeNetns(node string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range c.st.Nodes {
+		if n.Name == node {
+			return netnsPath(n.Netns), nil
+		}
+	}
+	return "", fmt.Errorf("no node %s", node)
+}
+
+// StopAgent stops the named node's knitter-agent, as a crash or the first half of a rolling upgrade
+// does; what it built stays.
+func (c *Cluster) StopAgent(node string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, err := c.nodeLocked(node)
+	if err != nil {
+		return err
+	}
+	c.logf("stopping knitter-agent of %s", node)
+	return n.Agent.stop()
+}
+
+// StartAgent starts the named node's knitter-agent again after StopAgent and returns once it
+// answers STATUS.
+func (c *Cluster) StartAgent(ctx context.Context, node string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, err := c.nodeLocked(node)
+	if err != nil {
+		return err
+	}
+	c.logf("starting knitter-agent of %s again", node)
+	err = startAgent(ctx, n, filepath.Join(c.st.Bin, agentBin), &c.st.Manager, c.st.CNIBin, c.st.CNICache, c.st.Detached)
+	if serr := c.st.save(); err == nil {
+		err = serr
+	}
+	return err
+}
+
+func (c *Cluster) nodeLocked(node string) (*nodeState, error) {
+	for i := range c.st.Nodes {
+		if c.st.Nodes[i].Name == node {
+			return &c.st.Nodes[i], nil
+		}
+	}
+	return nil, fmt.Errorf("no node %s", node)
+}
