@@ -92,3 +92,12 @@ func (a Actor) checkNodes() error {
 	}
 	return model.Errorf(model.CodeForbidden, "", "only knitter-agent/knitter-monitor (system tokens) and admins manage nodes")
 }
+
+// checkPod allows the pod's tenant, admins and system actors to act on an existing pod. Another
+// tenant's refusal does not name the pod's tenant: it came with a UID only.
+func (a Actor) checkPod(pod *model.Pod) error {
+	if a.System || a.may(pod.Tenant) {
+		return nil
+	}
+	return model.Errorf(model.CodeForbidden, "tenant", "pod %s is not a pod of tenant %q; use the token of the pod's tenant", pod.UID, a.Tenant)
+}

@@ -408,7 +408,7 @@ func (s *State) BindPod(a Actor, uid, node string) (model.Pod, []Mutation, error
 	if !ok {
 		return model.Pod{}, nil, model.Errorf(model.CodeNotFound, "pod.uid", "pod %s has no ports; allocate them first", uid)
 	}
-	if err := a.checkPods(pod.Tenant); err != nil {
+	if err := a.checkPod(pod); err != nil {
 		return model.Pod{}, nil, err
 	}
 	if _, ok := s.nodes[node]; !ok {
@@ -435,7 +435,7 @@ func (s *State) ReleasePod(a Actor, uid string) (bool, []Mutation, error) {
 	if !ok {
 		return false, nil, nil
 	}
-	if err := a.checkPods(pod.Tenant); err != nil {
+	if err := a.checkPod(pod); err != nil {
 		return false, nil, err
 	}
 	var muts []Mutation

@@ -156,3 +156,37 @@ func TestRetryAfterRestore(t *testing.T) {
 	_, err = w.try(req)
 	wantErr(t, err, model.CodeConflict, "pod.uid")
 }
+
+// TestLegacyHoldRecord: a hold stored before holds were scoped by tenant still restores, is handed to
+// nobody (its owner string is no tenant's), and ends with its TTL, deleting its record.
+func TestLegacyHoldRecord(t *testing.T) {
+	w, _ := stickyWorld(t)
+	w.restore()
+	// Rewrite ta's hold on its private network as the old format wrote it.
+	var h Hold
+	for _, x := range w.s.Holds() {
+		if x.Network == "ta/priv" {
+			h = x
+		}
+	}
+	delete(w.store, holdPrefix+h.Key)
+	h.Key, h.Tenant = "statefulset/ta/web/0|net1", ""
+	w.store[holdPrefix+h.Key] = put("", h).Value
+	recs := make([]Record, 0, len(w.store))
+	for _, k := range sortedKeys(w.store) {
+		recs = append(recs, Record{Key: k, Value: w.store[k]})
+	}
+	s, err := Restore(w.cfg, recs)
+	if err != nil {
+		t.Fatalf("restore with a legacy hold: %v", err)
+	}
+	w.s = s
+	p := w.pod(podReq("ta", "a2", "statefulset/ta/web/0", model.AttachRequest{Network: "priv", Interface: "net1"})).Ports[0]
+	if slices.Equal(p.IPs, h.IPs) {
+		t.Fatalf("a legacy hold was handed out: %v", p.IPs)
+	}
+	muts := w.s.Tick(h.Until)
+	if !slices.ContainsFunc(muts, func(m Mutation) bool { return m.Key == holdPrefix+h.Key && m.Delete() }) {
+		t.Fatalf("the legacy hold's record was not deleted when it ended: %v", muts)
+	}
+}
