@@ -92,10 +92,41 @@ func (s *State) addNetwork(nw *network) {
 	s.networks[key] = nw
 	s.tenants[nw.Tenant].networks++
 	nw.macs = s.macPoolFor(&nw.Network)
+	s.indexSegment(nw)
+}
+
+// indexSegment records the network as its segment's (or VNI's) owner. Only a store written before
+// the layer-2 rule can hold two networks of one segment; then the lowest key is indexed, so that the
+// index does not depend on the order of the records.
+func (s *State) indexSegment(nw *network) {
+	key := nw.Key()
 	if seg, ok := segmentOf(&nw.Network); ok {
-		s.segments[seg] = key
-	} else {
+		if cur, used := s.segments[seg]; !used || key < cur {
+			s.segments[seg] = key
+		}
+	} else if cur, used := s.vnis[nw.VNI]; !used || key < cur {
 		s.vnis[nw.VNI] = key
+	}
+}
+
+// unindexSegment removes a deleted network from the segment (or VNI) index, handing the entry to
+// another network of the same segment if a legacy store had one.
+func (s *State) unindexSegment(nw *network) {
+	key := nw.Key()
+	seg, underlay := segmentOf(&nw.Network)
+	if underlay && s.segments[seg] == key {
+		delete(s.segments, seg)
+	} else if !underlay && s.vnis[nw.VNI] == key {
+		delete(s.vnis, nw.VNI)
+	} else {
+		return
+	}
+	for _, k := range sortedKeys(s.networks) {
+		o := s.networks[k]
+		if g, ok := segmentOf(&o.Network); ok == underlay && (underlay && g == seg || !underlay && o.VNI == nw.VNI) {
+			s.indexSegment(o)
+			return
+		}
 	}
 }
 
@@ -180,13 +211,7 @@ func (s *State) DeleteNetwork(a Actor, tenantName, name string) ([]Mutation, err
 	delete(s.networks, key)
 	s.tenants[tenantName].networks--
 	s.releaseMACPool(&nw.Network)
-	if seg, ok := segmentOf(&nw.Network); ok {
-		if s.segments[seg] == key {
-			delete(s.segments, seg)
-		}
-	} else if s.vnis[nw.VNI] == key {
-		delete(s.vnis, nw.VNI)
-	}
+	s.unindexSegment(nw)
 	return append(muts, del(networkPrefix+key)), nil
 }
 

@@ -33,3 +33,26 @@ func TestUnderlayIsNobodys(t *testing.T) {
 		t.Fatal("an underlay that is not an interface name was accepted")
 	}
 }
+
+// TestLegacySharedSegment: a store written before the layer-2 rule may hold two networks of one
+// segment. It restores; deleting one of them leaves the segment taken by the other.
+func TestLegacySharedSegment(t *testing.T) {
+	mv := func(name, cidr string) Record {
+		n := model.Network{Tenant: "ta", Name: name, Type: model.MACVLAN, PhysicalNetwork: "eth1", IPv4: &model.Subnet{CIDR: prefix(cidr)}}
+		return Record{Key: networkPrefix + n.Key(), Value: put("", n).Value}
+	}
+	tn := model.Tenant{Name: "ta", PhysicalNetworks: []string{"eth1"}}
+	for _, order := range [][]int{{0, 1}, {1, 0}} {
+		nets := []Record{mv("a", "10.1.0.0/24"), mv("b", "10.2.0.0/24")}
+		recs := []Record{{Key: tenantPrefix + "ta", Value: put("", tn).Value}, nets[order[0]], nets[order[1]]}
+		s, err := Restore(DefaultConfig(), recs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.DeleteNetwork(Admin, "ta", "a"); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = s.CreateNetwork(Admin, model.Network{Tenant: "ta", Name: "c", Type: model.MACVLAN, PhysicalNetwork: "eth1", IPv4: &model.Subnet{CIDR: prefix("10.3.0.0/24")}})
+		wantErr(t, err, model.CodeConflict, "physical_network")
+	}
+}
