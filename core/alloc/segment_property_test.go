@@ -17,9 +17,9 @@ import (
 // tenant was granted and never the underlay, and that no MAC is on two ports or holds of one
 // physical network. At the end a restore from the mutations must give the same state.
 func TestLayer2Properties(t *testing.T) {
-	seqs := 1000
+	seqs := 400
 	if testing.Short() {
-		seqs = 300
+		seqs = 100
 	}
 	for seed := range uint64(seqs) {
 		if err := runLayer2(seed, 60); err != nil {
