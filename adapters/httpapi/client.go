@@ -155,8 +155,8 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	return resp.StatusCode, nil
 }
 
-// answerError turns an error answer into a *model.Error; 502, 503 and 504 (a manager or proxy that
-// cannot serve now) also match ErrUnavailable.
+// answerError turns an error answer into a *model.Error; 429 (too many requests in flight), 502,
+// 503 and 504 (a manager or proxy that cannot serve now) also match ErrUnavailable.
 func answerError(resp *http.Response) error {
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	var body ErrorBody
@@ -168,7 +168,7 @@ func answerError(resp *http.Response) error {
 		e.Message = fmt.Sprintf("HTTP %s: %s", resp.Status, strings.TrimSpace(string(raw)))
 	}
 	switch resp.StatusCode {
-	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		if after := resp.Header.Get("Retry-After"); after != "" {
 			return fmt.Errorf("%w (retry after %ss): %w", ErrUnavailable, after, e)
 		}
@@ -190,6 +190,8 @@ func codeOfStatus(status int) model.Code {
 		return model.CodeNotFound
 	case http.StatusConflict:
 		return model.CodeConflict
+	case http.StatusTooManyRequests:
+		return CodeTooManyRequests
 	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return model.CodeUnavailable
 	}

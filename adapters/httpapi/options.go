@@ -25,6 +25,9 @@ type Options struct {
 	// ProxyTLS is the client TLS configuration for proxying to the leader (its CA); nil means the
 	// system roots.
 	ProxyTLS *tls.Config
-	// RetryAfter is the Retry-After of 503 answers; 0 means one second.
+	// RetryAfter is the Retry-After of 503 and 429 answers; 0 means one second.
 	RetryAfter time.Duration
+	// MaxInFlightPerClient bounds the requests one client (a caller at one address) may have in
+	// flight; more are answered 429. 0 means DefaultMaxInFlightPerClient, negative no bound.
+	MaxInFlightPerClient int
 }

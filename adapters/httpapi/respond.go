@@ -26,6 +26,8 @@ func statusOf(c model.Code) int {
 		return http.StatusConflict
 	case CodeTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case CodeTooManyRequests:
+		return http.StatusTooManyRequests
 	case model.CodeUnavailable:
 		return http.StatusServiceUnavailable
 	}
@@ -73,10 +75,12 @@ func (s *Server) writeError(w http.ResponseWriter, err error) int {
 	body := errorBody(err)
 	status := statusOf(body.Code)
 	switch status {
-	case http.StatusServiceUnavailable:
+	case http.StatusServiceUnavailable, http.StatusTooManyRequests:
 		w.Header().Set("Retry-After", strconv.Itoa(s.retryAfter))
 	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="knitter-manager"`)
+		// A caller without a valid token keeps no connection open (HTTP/2: GOAWAY).
+		w.Header().Set("Connection", "close")
 	}
 	writeJSON(w, status, body)
 	return status

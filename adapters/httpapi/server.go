@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/knitter-cni/knitter/core/alloc"
 	"github.com/knitter-cni/knitter/core/model"
@@ -22,6 +23,7 @@ type Server struct {
 	mux        *http.ServeMux
 	metrics    *metrics
 	retryAfter int // seconds
+	inflight   *inflight
 
 	proxyMu sync.Mutex
 	proxies map[string]http.Handler // by leader URL
@@ -41,6 +43,7 @@ func NewServer(b Backend, opts Options) http.Handler {
 		metrics:    newMetrics(opts.Registry),
 		retryAfter: max(1, int(math.Ceil(opts.RetryAfter.Seconds()))),
 		proxies:    map[string]http.Handler{},
+		inflight:   newInflight(opts.MaxInFlightPerClient),
 	}
 	s.routes()
 	s.compatRoutes()
@@ -173,10 +176,21 @@ func (s *Server) authenticated(ep endpoint) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor, err := s.authenticate(r)
 		if err != nil {
+			if s.writeError(w, err) == http.StatusUnauthorized {
+				// The answer says "Connection: close"; reading no more of the body lets the server
+				// close at once instead of draining what a caller without a token still sends.
+				_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+			}
+			return
+		}
+		proveConn(r.Context())
+		setActor(w, actor)
+		release, err := s.inflight.admit(r, actor)
+		if err != nil {
 			s.writeError(w, err)
 			return
 		}
-		setActor(w, actor)
+		defer release()
 		s.serve(w, &call{w: w, r: r, actor: actor}, ep)
 	})
 }

@@ -23,6 +23,8 @@ const (
 	CodeTooLarge model.Code = "too_large"
 	// CodeMethodNotAllowed is a known path with another method (405).
 	CodeMethodNotAllowed model.Code = "method_not_allowed"
+	// CodeTooManyRequests is a client over its requests in flight (429, with Retry-After).
+	CodeTooManyRequests model.Code = "too_many_requests"
 )
 
 // Usage is what a tenant holds.

@@ -39,6 +39,29 @@ type Config struct {
 	Bootstrap string `json:"bootstrap,omitempty"`
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string `json:"log_level,omitempty"`
+	// Limits bound what clients can hold of the API server.
+	Limits LimitsConfig `json:"limits,omitzero"`
+}
+
+// LimitsConfig bounds the API server's connections and requests, so that no client — least of all
+// one without a token — can exhaust it. Zero values take the defaults.
+type LimitsConfig struct {
+	// MaxConnections bounds the open connections. Default 4096.
+	MaxConnections int `json:"max_connections,omitempty"`
+	// MaxUnauthenticatedConnections bounds the connections that have not made an authenticated
+	// request yet; beyond it the oldest of them is closed. Default 256.
+	MaxUnauthenticatedConnections int `json:"max_unauthenticated_connections,omitempty"`
+	// MaxRequestsPerClient bounds the requests one caller at one address has in flight; more get 429.
+	// Default 128.
+	MaxRequestsPerClient int `json:"max_requests_per_client,omitempty"`
+	// ReadHeaderTimeout bounds the TLS handshake and a request's headers. Default 10s.
+	ReadHeaderTimeout Duration `json:"read_header_timeout,omitzero"`
+	// ReadTimeout bounds reading a whole request, body included. Default 30s.
+	ReadTimeout Duration `json:"read_timeout,omitzero"`
+	// WriteTimeout bounds a request from its headers to the end of its answer. Default 60s.
+	WriteTimeout Duration `json:"write_timeout,omitzero"`
+	// IdleTimeout closes a keep-alive connection idle this long. Default 90s.
+	IdleTimeout Duration `json:"idle_timeout,omitzero"`
 }
 
 // EtcdConfig says where the state lives.
@@ -147,6 +170,9 @@ func (c *Config) complete() error {
 		return fmt.Errorf("etcd.client_port: the embedded etcd no longer listens on TCP (any local process could write the state); it serves the unix socket %s — remove the setting, or run an external etcd with TLS and set etcd.endpoints",
 			filepath.Join(c.DataDir, "etcd", "client.sock"))
 	}
+	if err := c.Limits.complete(); err != nil {
+		return err
+	}
 	switch c.LogLevel {
 	case "", "debug", "info", "warn", "error":
 	default:
@@ -165,4 +191,41 @@ func (c *Config) allocConfig() alloc.Config {
 	}
 	a.Underlay = c.Underlay
 	return a
+}
+
+// complete fills the limits' defaults and checks them.
+func (l *LimitsConfig) complete() error {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defDur := func(v *Duration, d time.Duration) {
+		if *v == 0 {
+			*v = Duration(d)
+		}
+	}
+	def(&l.MaxConnections, 4096)
+	def(&l.MaxUnauthenticatedConnections, 256)
+	def(&l.MaxRequestsPerClient, 128)
+	defDur(&l.ReadHeaderTimeout, 10*time.Second)
+	defDur(&l.ReadTimeout, 30*time.Second)
+	defDur(&l.WriteTimeout, 60*time.Second)
+	defDur(&l.IdleTimeout, 90*time.Second)
+	for name, v := range map[string]int{"max_connections": l.MaxConnections, "max_unauthenticated_connections": l.MaxUnauthenticatedConnections,
+		"max_requests_per_client": l.MaxRequestsPerClient} {
+		if v < 1 {
+			return fmt.Errorf("limits.%s: %d; give a positive number", name, v)
+		}
+	}
+	if l.MaxUnauthenticatedConnections > l.MaxConnections {
+		return fmt.Errorf("limits.max_unauthenticated_connections: %d is more than max_connections (%d); give at most that", l.MaxUnauthenticatedConnections, l.MaxConnections)
+	}
+	for name, v := range map[string]Duration{"read_header_timeout": l.ReadHeaderTimeout, "read_timeout": l.ReadTimeout,
+		"write_timeout": l.WriteTimeout, "idle_timeout": l.IdleTimeout} {
+		if v < 0 {
+			return fmt.Errorf("limits.%s: %s; give a positive duration such as \"30s\"", name, time.Duration(v))
+		}
+	}
+	return nil
 }

@@ -29,6 +29,7 @@ func newCommand() *cobra.Command {
 		cooldown   time.Duration
 		stickyTTL  time.Duration
 		sessionTTL time.Duration
+		limits     struct{ readHeader, read, write, idle time.Duration }
 	)
 	cmd := &cobra.Command{
 		Use:           "knitter-manager",
@@ -67,6 +68,15 @@ func newCommand() *cobra.Command {
 			override("underlay", func() { cfg.Underlay = flags.Underlay })
 			override("bootstrap", func() { cfg.Bootstrap = flags.Bootstrap })
 			override("log-level", func() { cfg.LogLevel = flags.LogLevel })
+			override("max-connections", func() { cfg.Limits.MaxConnections = flags.Limits.MaxConnections })
+			override("max-unauthenticated-connections", func() {
+				cfg.Limits.MaxUnauthenticatedConnections = flags.Limits.MaxUnauthenticatedConnections
+			})
+			override("max-requests-per-client", func() { cfg.Limits.MaxRequestsPerClient = flags.Limits.MaxRequestsPerClient })
+			override("read-header-timeout", func() { cfg.Limits.ReadHeaderTimeout = Duration(limits.readHeader) })
+			override("read-timeout", func() { cfg.Limits.ReadTimeout = Duration(limits.read) })
+			override("write-timeout", func() { cfg.Limits.WriteTimeout = Duration(limits.write) })
+			override("idle-timeout", func() { cfg.Limits.IdleTimeout = Duration(limits.idle) })
 			if err := cfg.complete(); err != nil {
 				return err
 			}
@@ -97,6 +107,14 @@ func newCommand() *cobra.Command {
 	f.StringSliceVar(&flags.Underlay, "underlay", nil, "physical networks (node NICs, comma separated) that carry the nodes' own traffic; never granted to a tenant")
 	f.StringVar(&flags.Bootstrap, "bootstrap", "", "file of tenants, networks and IP groups to create at start when missing")
 	f.StringVar(&flags.LogLevel, "log-level", "info", "debug, info, warn or error")
+	f.IntVar(&flags.Limits.MaxConnections, "max-connections", 4096, "open API connections at most")
+	f.IntVar(&flags.Limits.MaxUnauthenticatedConnections, "max-unauthenticated-connections", 256,
+		"connections without an authenticated request at most; beyond, the oldest of them is closed")
+	f.IntVar(&flags.Limits.MaxRequestsPerClient, "max-requests-per-client", 128, "requests in flight per caller and address; more get 429")
+	f.DurationVar(&limits.readHeader, "read-header-timeout", 10*time.Second, "bound on the TLS handshake and a request's headers")
+	f.DurationVar(&limits.read, "read-timeout", 30*time.Second, "bound on reading a whole request")
+	f.DurationVar(&limits.write, "write-timeout", 60*time.Second, "bound on a request from its headers to the end of its answer")
+	f.DurationVar(&limits.idle, "idle-timeout", 90*time.Second, "keep-alive connections idle this long are closed")
 	return cmd
 }
 

@@ -71,20 +71,28 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	lead := &leadership{self: cfg.AdvertiseURL, probe: probeLeader(proxyTLS)}
-	handler := httpapi.NewServer(backend{mgr, lead}, httpapi.Options{Logger: log, Registry: reg, Proxy: true, ProxyTLS: proxyTLS})
-	ln, err := net.Listen("tcp", cfg.Listen)
+	lim := cfg.Limits
+	handler := httpapi.NewServer(backend{mgr, lead}, httpapi.Options{Logger: log, Registry: reg, Proxy: true, ProxyTLS: proxyTLS,
+		MaxInFlightPerClient: lim.MaxRequestsPerClient})
+	tcp, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: handler, TLSConfig: serverTLS, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	var ln net.Listener = httpapi.NewConnLimiter(tcp, lim.MaxConnections, lim.MaxUnauthenticatedConnections, log)
+	srv := &http.Server{Handler: handler, ConnContext: httpapi.ConnContext,
+		ReadHeaderTimeout: time.Duration(lim.ReadHeaderTimeout), ReadTimeout: time.Duration(lim.ReadTimeout),
+		WriteTimeout: time.Duration(lim.WriteTimeout), IdleTimeout: time.Duration(lim.IdleTimeout),
+		MaxHeaderBytes: 64 << 10, HTTP2: &http.HTTP2Config{MaxConcurrentStreams: lim.MaxRequestsPerClient},
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	if serverTLS != nil {
+		// The TLS layer sits above the limiter, so the limiter counts and closes the TCP connections
+		// and the server still sees *tls.Conn (for HTTP/2).
+		serverTLS = serverTLS.Clone()
+		serverTLS.NextProtos = []string{"h2", "http/1.1"}
+		ln = tls.NewListener(ln, serverTLS)
+	}
 	serveErr := make(chan error, 1)
-	go func() {
-		if serverTLS != nil {
-			serveErr <- srv.ServeTLS(ln, "", "")
-		} else {
-			serveErr <- srv.Serve(ln)
-		}
-	}()
+	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("knitter-manager serving", "listen", ln.Addr().String(), "advertise", cfg.AdvertiseURL, "tls", serverTLS != nil, "admin_token_file", cfg.AdminTokenFile)
 
 	var wg sync.WaitGroup
