@@ -26,6 +26,12 @@ func (a *Agent) Add(ctx context.Context, req wire.Request) (wire.Result, error) 
 	if req.Netns == "" {
 		return wire.Result{}, coded(wire.CodeInvalidEnv, model.Invalid("CNI_NETNS", "is empty; ADD needs the pod's network namespace"))
 	}
+	// Before anything is allocated or built: never the node's namespace (its routes would be the
+	// pod's), never a namespace of another type or one that cannot be entered (nothing could ever
+	// tear it down).
+	if err := a.dp.CheckNetns(ctx, req.Netns); err != nil {
+		return wire.Result{}, coded(wire.CodeInvalidEnv, err)
+	}
 	unlock := a.locks.lock(req.ContainerID)
 	defer unlock()
 

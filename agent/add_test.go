@@ -384,3 +384,26 @@ func TestInterruptedAddIsFinishedByTheRepeat(t *testing.T) {
 		t.Fatal("checkpoint not marked ready after the repeat")
 	}
 }
+
+// The node's namespace, a namespace of another type and a missing one are refused with code 4
+// before the pod's ports are allocated.
+func TestAddChecksTheNamespaceFirst(t *testing.T) {
+	w := agenttest.NewWorld(t)
+	w.Pods.Put("acme", "web", "", nil)
+	for netns, why := range map[string]string{
+		fakedp.NodeNetns:        "node's own network namespace",
+		w.DP.NewForeign("uts"):  "not a network namespace",
+		"/var/run/netns/absent": "does not exist",
+	} {
+		req := w.AddRequest("c1", "acme", "web")
+		req.Netns = netns
+		_, err := w.Agent.Add(ctx, req)
+		wantCode(t, err, wire.CodeInvalidEnv, why)
+	}
+	if _, ok := w.Mgr.Pod(t, "acme-web"); ok {
+		t.Fatal("a refused ADD allocated the pod's ports")
+	}
+	if n := w.DP.Calls(fakedp.OpAttach); n != 0 {
+		t.Fatalf("%d Attach calls for refused ADDs", n)
+	}
+}

@@ -25,4 +25,11 @@ type Dataplane interface {
 	Check(ctx context.Context, pod plan.Pod) error
 	// SyncPeers sets the forwarding entries of this node's VXLAN device for vni to exactly peers.
 	SyncPeers(ctx context.Context, vxlan plan.VXLAN) error
+	// CheckNetns reports why no pod may be attached in the namespace at path, nil if one may: it
+	// must be a network namespace (not a uts or mount one), one the agent can enter, and neither the
+	// node's namespace nor the agent's own — compared by identity (device and inode), so that another
+	// path to the same namespace is refused too. A path that does not exist is model.CodeNotFound;
+	// every other refusal is model.CodeInvalid on "CNI_NETNS". Detach never needs it: a namespace
+	// that cannot be entered is treated as gone, and the node side is still cleaned.
+	CheckNetns(ctx context.Context, path string) error
 }

@@ -56,7 +56,8 @@ func TestServerSpeaksTheWireProtocol(t *testing.T) {
 	}{
 		{wire.VerbAdd, "{", http.StatusBadRequest, wire.CodeDecodingFailure},
 		{wire.VerbCheck, `{"container_id":"nope","ifname":"eth0"}`, http.StatusBadRequest, wire.CodeUnknownContainer},
-		{wire.VerbAdd, `{"container_id":"c2","ifname":"eth0","netns":"/x","args":"K8S_POD_NAMESPACE=acme;K8S_POD_NAME=ghost"}`, http.StatusBadRequest, wire.CodeNotFound},
+		{wire.VerbAdd, `{"container_id":"c2","ifname":"eth0","netns":"` + w.Netns("c2") + `","args":"K8S_POD_NAMESPACE=acme;K8S_POD_NAME=ghost"}`, http.StatusBadRequest, wire.CodeNotFound},
+		{wire.VerbAdd, `{"container_id":"c3","ifname":"eth0","netns":"/x","args":"K8S_POD_NAMESPACE=acme;K8S_POD_NAME=web"}`, http.StatusBadRequest, wire.CodeInvalidEnv},
 	} {
 		status, b := post(t, c, c2.verb, c2.body)
 		var we wire.Error

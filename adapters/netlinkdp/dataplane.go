@@ -40,6 +40,8 @@ type Dataplane struct {
 	vlan      *vlanbpf.Datapath
 	probeOnce sync.Once
 	vlanProbe error
+	// nodeID and selfID identify the node's namespace and the agent's, where no pod may go.
+	nodeID, selfID nsID
 
 	// nodeMu serialises changes to shared node plumbing, so that two pods needing the same bridge
 	// do not both try to create it.
@@ -65,8 +67,13 @@ func New(opts Options) (*Dataplane, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening the node network namespace: %w", err)
 	}
+	nodeID, selfID, err := identities(node)
+	if err != nil {
+		node.close()
+		return nil, err
+	}
 	vlan := vlanbpf.New(vlanbpf.Options{Netns: opts.HostNetns, PinDir: opts.VLANPinDir})
-	d := &Dataplane{node: node, vfs: opts.VFs, vfConfig: opts.VFConfig, vlan: vlan}
+	d := &Dataplane{node: node, vfs: opts.VFs, vfConfig: opts.VFConfig, vlan: vlan, nodeID: nodeID, selfID: selfID}
 	if d.vfConfig == nil {
 		d.vfConfig = sriov.Netlink{Handle: node.h}
 	}
@@ -136,10 +143,13 @@ func (d *Dataplane) attachLink(p *nsHandle, pod plan.Pod, l plan.Link, group uin
 // and returns the failures joined.
 func (d *Dataplane) Detach(ctx context.Context, pod plan.Pod) (err error) {
 	p, err := openNetns(pod.Netns)
-	if err != nil && !isGone(err) {
-		return err
+	if err != nil {
+		// Gone, or a namespace that cannot be entered (another type, no permission): nothing in it
+		// can be reached, and refusing would make the DEL fail for ever. What is on the node side
+		// (veth ends, VFs) is still removed; the rest dies with the namespace.
+		p = nil
 	}
-	defer p.close() // p is nil when the namespace is gone
+	defer p.close() // p is nil when the namespace is gone or cannot be entered
 	var errs []error
 	defer func() {
 		if slices.ContainsFunc(pod.Links, func(l plan.Link) bool { return l.Type == model.VLAN }) {

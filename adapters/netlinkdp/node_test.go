@@ -78,6 +78,11 @@ func (n contractNode) NewNetns(t testing.TB) string {
 	return p
 }
 
+func (n contractNode) NodeNetns(testing.TB) string { return n.path }
+
+// ForeignNamespace is this process's uts namespace: a namespace file that is not a network one.
+func (n contractNode) ForeignNamespace(testing.TB) string { return "/proc/self/ns/uts" }
+
 func (n contractNode) DeleteNetns(t testing.TB, path string) {
 	if err := n.w.remove(path); err != nil {
 		t.Fatal(err)

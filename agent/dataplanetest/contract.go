@@ -37,6 +37,8 @@ func Run(t *testing.T, newNode func(t *testing.T) Node, f Features) {
 		{"node plumbing conflicts fail cleanly", plumbingConflicts},
 		{"sync peers replaces the flood list exactly", syncPeers},
 		{"attach to a missing netns", missingNetns},
+		{"check netns refuses the node's and other types", checkNetns},
+		{"detach from a namespace that cannot be entered cleans the node side", detachUnenterable},
 		{"canceled context", canceled},
 	}
 	if f.SRIOV {
@@ -512,4 +514,29 @@ func clonePod(p plan.Pod) plan.Pod {
 		c.Links[i] = l
 	}
 	return c
+}
+
+func checkNetns(t *testing.T, n Node) {
+	dp := n.Dataplane()
+	must(t, dp.CheckNetns(ctx, n.NewNetns(t)), "CheckNetns of a pod namespace")
+	failsWith(t, dp.CheckNetns(ctx, n.NodeNetns(t)), model.CodeInvalid, "node's own network namespace")
+	failsWith(t, dp.CheckNetns(ctx, n.ForeignNamespace(t)), model.CodeInvalid, "not a network namespace")
+	failsWith(t, dp.CheckNetns(ctx, "/var/run/netns/knitter-contract-missing"), model.CodeNotFound, "does not exist")
+}
+
+func detachUnenterable(t *testing.T, n Node) {
+	ns := n.NewNetns(t)
+	dp := n.Dataplane()
+	pod := Pod("c1", ns, Overlay("c1", "eth0", 100, "10.1.0.5/24"))
+	must(t, dp.Attach(ctx, pod), "Attach")
+	if host := pod.Links[0].HostIf; !slices.Contains(n.Links(t, ""), host) {
+		t.Fatalf("no node end %s after Attach: %v", host, n.Links(t, ""))
+	}
+	// The checkpoint names a namespace that cannot be entered (another type): DEL still finishes.
+	gone := pod
+	gone.Netns = n.ForeignNamespace(t)
+	must(t, dp.Detach(ctx, gone), "Detach in a namespace that cannot be entered")
+	if host := pod.Links[0].HostIf; slices.Contains(n.Links(t, ""), host) {
+		t.Fatalf("Detach left the node end %s", host)
+	}
 }

@@ -36,6 +36,10 @@ type Node interface {
 	NewNetns(t testing.TB) string
 	// DeleteNetns removes a pod's namespace as the runtime does when the sandbox dies.
 	DeleteNetns(t testing.TB, path string)
+	// NodeNetns is the path of the node's own network namespace (a private one in tests).
+	NodeNetns(t testing.TB) string
+	// ForeignNamespace is the path of a namespace file that is not a network namespace.
+	ForeignNamespace(t testing.TB) string
 	// Links returns the sorted names of the interfaces in a pod's namespace, or on the node for "",
 	// without the loopback.
 	Links(t testing.TB, netns string) []string

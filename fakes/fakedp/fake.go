@@ -78,7 +78,9 @@ type Fake struct {
 	faults map[Op][]error
 	nextNS int
 	devN   int
-	calls  map[Op]int
+	// foreign are namespace files of other types, by path (NewForeign).
+	foreign map[string]string
+	calls   map[Op]int
 }
 
 var _ agent.Dataplane = (*Fake)(nil)

@@ -27,6 +27,8 @@ type contractNode struct{ f *fakedp.Fake }
 func (n contractNode) Dataplane() agent.Dataplane           { return n.f }
 func (n contractNode) NewNetns(testing.TB) string           { return n.f.NewNetns() }
 func (n contractNode) DeleteNetns(_ testing.TB, p string)   { n.f.Gone(p) }
+func (n contractNode) NodeNetns(testing.TB) string          { return fakedp.NodeNetns }
+func (n contractNode) ForeignNamespace(testing.TB) string   { return n.f.NewForeign("uts") }
 func (n contractNode) Master(_ testing.TB, i string) string { l, _ := n.f.Link("", i); return l.Master }
 
 func (n contractNode) Links(_ testing.TB, netns string) []string {
