@@ -18,13 +18,15 @@ type Options struct {
 	Node plan.Node
 	// DNS goes into every ADD result whose network configuration has no "dns" of its own.
 	DNS wire.DNS
-	// NetnsExists reports whether a network namespace path still exists; nil means os.Stat. The
-	// restart reconcile removes the attachments of namespaces that are gone.
+	// NetnsExists reports whether a network namespace path still exists; nil means os.Stat. Reclaim
+	// removes the attachments of namespaces that are gone.
 	NetnsExists func(path string) bool
 	// Logger gets the agent's events; nil means slog.Default().
 	Logger *slog.Logger
 	// Datapaths is how the dataplane builds each network type on this node; STATUS answers with it.
 	Datapaths []wire.Datapath
+	// Metrics count what the agent does (NewMetrics); nil records nothing.
+	Metrics *Metrics
 }
 
 // Agent serves one node's CNI calls. Its methods are safe for concurrent use; calls for the same
@@ -35,6 +37,7 @@ type Agent struct {
 	netnsExists func(string) bool
 	log         *slog.Logger
 	datapaths   []wire.Datapath
+	metrics     *Metrics
 
 	dp    Dataplane
 	pods  PodSource
@@ -58,7 +61,7 @@ type Agent struct {
 }
 
 // New returns an agent over its ports and the checkpoints in store; it loads the checkpoints into
-// memory. Call Reconcile and Heartbeat before serving.
+// memory. Call Reclaim and Heartbeat before serving.
 func New(dp Dataplane, pods PodSource, mgr ManagerClient, store CheckpointStore, opts Options) (*Agent, error) {
 	if dp == nil || pods == nil || mgr == nil || store == nil {
 		return nil, errors.New("agent.New needs a dataplane, a pod source, a manager and a checkpoint store")
@@ -66,7 +69,7 @@ func New(dp Dataplane, pods PodSource, mgr ManagerClient, store CheckpointStore,
 	if opts.Node.Name == "" {
 		return nil, errors.New("agent.New: the node needs a name (--node-name, or the NODE_NAME environment variable)")
 	}
-	a := &Agent{node: opts.Node, dns: opts.DNS, netnsExists: opts.NetnsExists, log: opts.Logger, datapaths: opts.Datapaths,
+	a := &Agent{node: opts.Node, dns: opts.DNS, netnsExists: opts.NetnsExists, log: opts.Logger, datapaths: opts.Datapaths, metrics: opts.Metrics,
 		dp: dp, pods: pods, mgr: mgr, store: store,
 		index: map[wire.Attachment]Checkpoint{}, synced: map[uint32]string{}}
 	if a.netnsExists == nil {

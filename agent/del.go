@@ -97,25 +97,3 @@ func (a *Agent) collect(ctx context.Context, key wire.Attachment) error {
 	a.log.Info("garbage-collected an attachment the runtime no longer lists", "container", key.ContainerID, "ifname", key.IfName)
 	return nil
 }
-
-// Reconcile, run at start, removes the attachments whose network namespace no longer exists: their
-// pods died while the agent was down, and no DEL may ever come. It returns the attachments removed.
-func (a *Agent) Reconcile(ctx context.Context) ([]wire.Attachment, error) {
-	var gone []wire.Attachment
-	var errs []error
-	for _, cp := range a.Checkpoints() {
-		if a.netnsExists(cp.Plan.Netns) {
-			continue
-		}
-		unlock := a.locks.lock(cp.ContainerID)
-		err := a.detach(ctx, cp.Key())
-		unlock()
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		a.log.Info("removed the attachment of a network namespace that is gone", "container", cp.ContainerID, "ifname", cp.IfName, "netns", cp.Plan.Netns)
-		gone = append(gone, cp.Key())
-	}
-	return gone, errors.Join(errs...)
-}

@@ -3,7 +3,6 @@ package agent_test
 import (
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -127,26 +126,6 @@ func TestGCGoesOnPastFailures(t *testing.T) {
 	wantCode(t, w.Agent.GC(ctx, wire.Request{}), wire.CodeDataplane, "c1")
 	if cps := w.Agent.Checkpoints(); len(cps) != 1 || cps[0].ContainerID != "c1" {
 		t.Fatalf("after GC: %+v, want c1 kept for a retry and c2 gone", cps)
-	}
-}
-
-func TestRestartReconcileRemovesAttachmentsOfGoneNamespaces(t *testing.T) {
-	w := agenttest.NewWorld(t)
-	added(t, w, "c1", "c2")
-	w.DP.Gone(w.Netns("c1"))
-	a := w.NewAgent(t)
-	gone, err := a.Reconcile(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(gone, []wire.Attachment{{ContainerID: "c1", IfName: "eth0"}}) {
-		t.Fatalf("reconcile removed %v, want c1/eth0", gone)
-	}
-	if a := w.DP.Calls(fakedp.OpDetach); a != 1 {
-		t.Fatalf("%d Detach calls, want 1 for c1", a)
-	}
-	if cps := a.Checkpoints(); len(cps) != 1 || cps[0].ContainerID != "c2" {
-		t.Fatalf("checkpoints %+v, want c2 only", cps)
 	}
 }
 

@@ -41,6 +41,11 @@ func NewServer(a *Agent, maxConcurrent int) *Server {
 	return s
 }
 
+// HandleMetrics serves h (the Prometheus handler of the agent's registry) at GET /metrics on the
+// agent's socket, which only root can open: `curl --unix-socket /run/knitter/agent.sock
+// http://agent/metrics`.
+func (s *Server) HandleMetrics(h http.Handler) { s.mux.Handle("GET /metrics", h) }
+
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 

@@ -18,8 +18,10 @@ import (
 
 // Source is the PodSource of a node without an API server (the local demo, the simulator's
 // runtime): a pod is described by a Kubernetes Pod manifest at Dir/<namespace>/<name>.yaml (or
-// .json), of which only metadata.uid and metadata.annotations are read. A pod without a file has no
-// annotations (it gets its tenant's default network) and takes its UID from CNI_ARGS' K8S_POD_UID.
+// .json), of which only metadata.uid and metadata.annotations are read. A pod without a manifest does
+// not exist, so that removing the manifest is deleting the pod (the agent reclaims its attachments).
+// With no Dir at all, every pod exists, without annotations (it gets its tenant's default network),
+// with the UID of CNI_ARGS' K8S_POD_UID.
 type Source struct {
 	Dir string
 }
@@ -40,6 +42,10 @@ func (f Source) Pod(_ context.Context, k agent.PodKey) (agent.PodInfo, error) {
 	file, b, err := f.read(k)
 	if err != nil {
 		return agent.PodInfo{}, err
+	}
+	if b == nil && f.Dir != "" {
+		return agent.PodInfo{}, model.Errorf(model.CodeNotFound, "pod", "pod %s has no manifest in %s; write %s to create it",
+			k, f.Dir, filepath.Join(f.Dir, k.Namespace, k.Name+".yaml"))
 	}
 	if b != nil {
 		var m podManifest

@@ -18,7 +18,7 @@ import (
 var ctx = context.Background()
 
 func TestContract(t *testing.T) {
-	porttest.PodSource(t, porttest.PodSourceSpec{MissingIsDefault: true}, func(t *testing.T, pods []agent.PodInfo) agent.PodSource {
+	porttest.PodSource(t, porttest.PodSourceSpec{}, func(t *testing.T, pods []agent.PodInfo) agent.PodSource {
 		dir := t.TempDir()
 		for _, p := range pods {
 			m := map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{
@@ -74,15 +74,17 @@ func TestSource(t *testing.T) {
 	if _, err := src.Pod(ctx, agent.PodKey{Namespace: "acme", Name: "web", UID: "u-2"}); err == nil || !strings.Contains(err.Error(), "another pod") {
 		t.Fatalf("a UID mismatch gave %v", err)
 	}
-	info, err = src.Pod(ctx, agent.PodKey{Namespace: "acme", Name: "nofile", UID: "u-3"})
-	if err != nil || info.Ref.UID != "u-3" || info.Annotations != nil {
-		t.Fatalf("a pod without a file = %+v, %v; want the CNI_ARGS UID and no annotations", info, err)
+	// A pod whose manifest is gone is gone: the agent reclaims its attachments.
+	_, err = src.Pod(ctx, agent.PodKey{Namespace: "acme", Name: "nofile", UID: "u-3"})
+	wantCode(t, err, wire.CodeNotFound, "no manifest", filepath.Join(dir, "acme", "nofile.yaml"))
+	if err := os.WriteFile(filepath.Join(dir, "acme", "nouid.yaml"), []byte("metadata:\n  name: nouid\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	_, err = src.Pod(ctx, agent.PodKey{Namespace: "acme", Name: "nofile"})
+	_, err = src.Pod(ctx, agent.PodKey{Namespace: "acme", Name: "nouid"})
 	wantCode(t, err, wire.CodeInvalidPodRequest, "K8S_POD_UID")
 	_, err = src.Pod(ctx, agent.PodKey{Namespace: "acme", Name: "bad"})
 	wantCode(t, err, wire.CodeInvalidPodRequest, "bad.json", "not a Pod manifest")
-	if info, err := (podfile.Source{}).Pod(ctx, agent.PodKey{Namespace: "a", Name: "b", UID: "u"}); err != nil || info.Ref.UID != "u" {
+	if info, err := (podfile.Source{}).Pod(ctx, agent.PodKey{Namespace: "a", Name: "b", UID: "u"}); err != nil || info.Ref.UID != "u" || info.Annotations != nil {
 		t.Fatalf("Source without a directory = %+v, %v", info, err)
 	}
 }

@@ -11,7 +11,7 @@ import (
 // PodSourceSpec describes what a PodSource does with a pod it has no record of.
 type PodSourceSpec struct {
 	// MissingIsDefault says a pod the source does not know is taken as one without annotations,
-	// named by the runtime's UID (pod files, where a pod needs no file); otherwise it is not found.
+	// named by the runtime's UID; otherwise it is not found.
 	MissingIsDefault bool
 }
 

@@ -53,6 +53,9 @@ type Config struct {
 	PeerPoll  Duration `json:"peer_poll,omitzero"`
 	// CNI installs knitter-plugin and its configuration on the node at start (a DaemonSet agent).
 	CNI CNIConfig `json:"cni,omitzero"`
+	// Reclaim is the interval of the orphan reclaim (attachments whose pod or netns is gone and no
+	// DEL came for). Default 1m.
+	Reclaim Duration `json:"reclaim,omitzero"`
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string `json:"log_level,omitempty"`
 }
@@ -147,6 +150,9 @@ func (c *Config) defaults() error {
 			c.CNI.Plugin = filepath.Join(filepath.Dir(exe), "knitter-plugin")
 		}
 	}
+	if c.Reclaim == 0 {
+		c.Reclaim = Duration(time.Minute)
+	}
 	if c.SRIOV.SysfsRoot != "" && c.SRIOV.RecordFile == "" {
 		c.SRIOV.RecordFile = c.StateDir + "/sriov.json"
 	}
@@ -183,6 +189,9 @@ func (c *Config) validate() error {
 		if c.Kubeconfig == "" && !c.InCluster {
 			return fmt.Errorf("cni.uninstall_with (--cni-uninstall-with) reads the DaemonSet from the API server; set in_cluster or kubeconfig too")
 		}
+	}
+	if c.Reclaim < 0 {
+		return fmt.Errorf("reclaim (--reclaim-interval): %s is negative; give an interval like 1m", time.Duration(c.Reclaim))
 	}
 	if c.MaxConcurrent < 0 {
 		return fmt.Errorf("max_concurrent (--max-concurrent): %d is negative", c.MaxConcurrent)

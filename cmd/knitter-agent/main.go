@@ -29,6 +29,7 @@ func newCommand() *cobra.Command {
 		uplinks    []string
 		heartbeat  time.Duration
 		peerPoll   time.Duration
+		reclaim    time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:           "knitter-agent",
@@ -66,6 +67,7 @@ func newCommand() *cobra.Command {
 			override("sriov-sysfs-root", func() { cfg.SRIOV.SysfsRoot = f.SRIOV.SysfsRoot })
 			override("heartbeat", func() { cfg.Heartbeat = Duration(heartbeat) })
 			override("peer-poll", func() { cfg.PeerPoll = Duration(peerPoll) })
+			override("reclaim-interval", func() { cfg.Reclaim = Duration(reclaim) })
 			override("log-level", func() { cfg.LogLevel = f.LogLevel })
 			override("cni-bin-dir", func() { cfg.CNI.BinDir = f.CNI.BinDir })
 			override("cni-conf-dir", func() { cfg.CNI.ConfDir = f.CNI.ConfDir })
@@ -116,6 +118,7 @@ func newCommand() *cobra.Command {
 	fl.StringVar(&f.SRIOV.SysfsRoot, "sriov-sysfs-root", "", "sysfs root for SR-IOV VFs, e.g. /sys (default: SR-IOV off)")
 	fl.DurationVar(&heartbeat, "heartbeat", 30*time.Second, "interval of the node's registration heartbeat")
 	fl.DurationVar(&peerPoll, "peer-poll", 5*time.Second, "interval of the VXLAN peer poll")
+	fl.DurationVar(&reclaim, "reclaim-interval", time.Minute, "interval of the reclaim of attachments whose pod or network namespace is gone without a DEL")
 	fl.StringVar(&f.LogLevel, "log-level", "", "debug, info, warn or error (default info)")
 	fl.StringVar(&f.CNI.BinDir, "cni-bin-dir", "", "install knitter-plugin into this CNI bin directory at start (e.g. /host/opt/cni/bin)")
 	fl.StringVar(&f.CNI.ConfDir, "cni-conf-dir", "", "write Knitter's network configuration into this directory at start (e.g. /host/etc/cni/net.d)")

@@ -11,6 +11,10 @@ import (
 	"time"
 
 	"github.com/knitter-cni/knitter/adapters/checkpoint"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/knitter-cni/knitter/adapters/httpapi"
 	"github.com/knitter-cni/knitter/adapters/kube"
 	"github.com/knitter-cni/knitter/adapters/netlinkdp"
@@ -64,15 +68,14 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		log.Info("datapath", attrs...)
 	}
-	a, err := agent.New(dp, pods, httpapi.AgentClient{C: mgr, Watch: watch}, store, agent.Options{Node: node, DNS: cfg.DNS, Logger: log, Datapaths: datapaths})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a, err := agent.New(dp, pods, httpapi.AgentClient{C: mgr, Watch: watch}, store,
+		agent.Options{Node: node, DNS: cfg.DNS, Logger: log, Datapaths: datapaths, Metrics: agent.NewMetrics(reg)})
 	if err != nil {
 		return err
 	}
-	if gone, err := a.Reconcile(ctx); err != nil {
-		log.Warn("restart reconcile left some attachments; GC or DEL will retry", "err", err, "removed", len(gone))
-	} else if len(gone) > 0 {
-		log.Info("restart reconcile removed attachments of namespaces that are gone", "removed", len(gone))
-	}
+	reclaim(ctx, a, log) // at start: pods may have gone while the agent was down
 	ln, err := agent.Listen(cfg.Socket)
 	if err != nil {
 		return err
@@ -86,12 +89,28 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	log.Info("knitter-agent serving", "socket", cfg.Socket, "node", cfg.NodeName, "vtep", cfg.VTEP,
 		"manager", cfg.Manager.URL, "state_dir", cfg.StateDir, "checkpoints", len(a.Checkpoints()))
-	loops := make(chan struct{})
+	loops := make(chan struct{}, 2)
 	go func() {
-		defer close(loops)
+		defer func() { loops <- struct{}{} }()
 		a.Run(ctx, agent.Intervals{Heartbeat: time.Duration(cfg.Heartbeat), Peers: time.Duration(cfg.PeerPoll)})
 	}()
-	err = agent.NewServer(a, cfg.MaxConcurrent).Serve(ctx, ln)
+	go func() {
+		defer func() { loops <- struct{}{} }()
+		t := time.NewTicker(time.Duration(cfg.Reclaim))
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				reclaim(ctx, a, log)
+			}
+		}
+	}()
+	srv := agent.NewServer(a, cfg.MaxConcurrent)
+	srv.HandleMetrics(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	err = srv.Serve(ctx, ln)
+	<-loops
 	<-loops
 	return errors.Join(err, maybeUninstall(cfg, log))
 }
@@ -117,6 +136,14 @@ func maybeUninstall(cfg Config, log *slog.Logger) error {
 	}
 	log.Info("DaemonSet gone: removed knitter-plugin and its configuration", "daemonset", cfg.CNI.UninstallWith)
 	return nil
+}
+
+// reclaim runs one orphan-reclaim pass and logs its outcome (each attachment is logged by the agent).
+func reclaim(ctx context.Context, a *agent.Agent, log *slog.Logger) {
+	gone, err := a.Reclaim(ctx)
+	if err != nil && ctx.Err() == nil {
+		log.Warn("reclaim left some attachments; the next pass retries", "err", err, "removed", len(gone))
+	}
 }
 
 func managerClient(m ManagerConfig) (*httpapi.Client, error) {

@@ -40,6 +40,13 @@ func (p *Pods) PutInfo(info agent.PodInfo) agent.PodInfo {
 	return info
 }
 
+// Delete removes the pod, as deleting the pod object does.
+func (p *Pods) Delete(namespace, name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.pods, namespace+"/"+name)
+}
+
 // SetDown makes every lookup fail as an unreachable API server does.
 func (p *Pods) SetDown(down bool) {
 	p.mu.Lock()
