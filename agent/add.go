@@ -50,11 +50,11 @@ func (a *Agent) Add(ctx context.Context, req wire.Request) (wire.Result, error) 
 		// An ADD that a crash (or a failed rollback) cut short: build the same plan again.
 		return a.build(ctx, cp, "")
 	}
-	pod, err := a.ports(ctx, req)
+	pod, info, err := a.ports(ctx, req)
 	if err != nil {
 		return wire.Result{}, err
 	}
-	ports, err := selectPorts(pod, req)
+	ports, err := selectPorts(pod, info, req)
 	if err != nil {
 		return wire.Result{}, err
 	}
@@ -122,15 +122,22 @@ func (a *Agent) rollback(ctx context.Context, cp Checkpoint) {
 
 // ports returns the pod's allocation: the one the monitor made, or one made now with the same
 // idempotent call when the monitor has not got to the pod yet.
-func (a *Agent) ports(ctx context.Context, req wire.Request) (model.Pod, error) {
+func (a *Agent) ports(ctx context.Context, req wire.Request) (model.Pod, PodInfo, error) {
 	k, err := podKey(req.Args)
 	if err != nil {
-		return model.Pod{}, err
+		return model.Pod{}, PodInfo{}, err
 	}
 	info, err := a.pods.Pod(ctx, k)
 	if err != nil {
-		return model.Pod{}, fmt.Errorf("reading pod %s: %w", k, err)
+		return model.Pod{}, PodInfo{}, fmt.Errorf("reading pod %s: %w", k, err)
 	}
+	pod, err := a.allocation(ctx, k, info)
+	return pod, info, err
+}
+
+// allocation returns the pod's ports from the manager, allocating them from the annotations when
+// nobody has yet.
+func (a *Agent) allocation(ctx context.Context, k PodKey, info PodInfo) (model.Pod, error) {
 	// Reading first keeps the usual case — the monitor allocated already — a read, and takes the
 	// monitor's allocation as it is: the monitor resolves NetworkAttachmentDefinitions, so its
 	// requests may differ from what the agent would make of the annotations.
@@ -160,9 +167,9 @@ func (a *Agent) ports(ctx context.Context, req wire.Request) (model.Pod, error) 
 	return pod, nil
 }
 
-// selectPorts picks the ports this call builds: all of them, or in delegate mode the one on
-// req.IfName, which must be on req.Network.
-func selectPorts(pod model.Pod, req wire.Request) ([]model.Port, error) {
+// selectPorts picks the ports this call builds: all of them, or in delegate mode the one port of
+// req.Network, built as req.IfName (netspec.DelegatePort says which).
+func selectPorts(pod model.Pod, info PodInfo, req wire.Request) ([]model.Port, error) {
 	if req.Network == "" {
 		return pod.Ports, nil
 	}
@@ -170,18 +177,15 @@ func selectPorts(pod model.Pod, req wire.Request) ([]model.Port, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range pod.Ports {
-		if p.Interface != req.IfName {
-			continue
-		}
-		if p.Network != tenant+"/"+name {
-			return nil, model.Errorf(model.CodeConflict, "network",
-				"pod %s/%s's interface %s is on network %s, not %s; fix the attachment's interface name or network", pod.Namespace, pod.Name, req.IfName, p.Network, req.Network)
-		}
-		return []model.Port{p}, nil
+	named, err := netspec.Named(info.Annotations, pod.Namespace)
+	if err != nil {
+		return nil, coded(wire.CodeInvalidPodRequest, fmt.Errorf("pod %s/%s: %w", pod.Namespace, pod.Name, err))
 	}
-	return nil, model.Errorf(model.CodeNotFound, "CNI_IFNAME",
-		"pod %s/%s has no port on interface %s; its annotations must ask for network %s on that interface", pod.Namespace, pod.Name, req.IfName, req.Network)
+	p, err := netspec.DelegatePort(pod, named, req.IfName, tenant+"/"+name)
+	if err != nil {
+		return nil, err
+	}
+	return []model.Port{p}, nil
 }
 
 // networks fetches every network the ports are on.

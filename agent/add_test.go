@@ -226,10 +226,13 @@ func TestDelegateModeBuildsOneNetwork(t *testing.T) {
 	w.Pods.Put("acme", "db", "", multiNIC)
 	req.ContainerID, req.Args = "c2", agenttest.Args("acme", "db")
 	_, err = w.Agent.Add(ctx, req)
-	wantCode(t, err, wire.CodeRefused, "net1", "acme/vl")
+	wantCode(t, err, wire.CodeRefused, "puts interface net1 on network acme/vl")
 	req.IfName = "net9"
 	_, err = w.Agent.Add(ctx, req)
-	wantCode(t, err, wire.CodeNotFound, "no port on interface net9")
+	wantCode(t, err, wire.CodeRefused, "puts network acme/mv on interface net2")
+	req.Network = "acme/nope"
+	_, err = w.Agent.Add(ctx, req)
+	wantCode(t, err, wire.CodeNotFound, "no port on network acme/nope")
 	req.Network = "just-a-name"
 	_, err = w.Agent.Add(ctx, req)
 	wantCode(t, err, wire.CodeInvalidConfig, "tenant/name")
@@ -405,5 +408,32 @@ func TestAddChecksTheNamespaceFirst(t *testing.T) {
 	}
 	if n := w.DP.Calls(fakedp.OpAttach); n != 0 {
 		t.Fatalf("%d Attach calls for refused ADDs", n)
+	}
+}
+
+// TestDelegateNetworkDecidesUnnamedInterfaces: Multus names its delegates by position, which need not
+// be the annotation's order; where the annotation names no interface the delegate's network decides.
+func TestDelegateNetworkDecidesUnnamedInterfaces(t *testing.T) {
+	w := agenttest.NewWorld(t)
+	w.Pods.Put("acme", "web", "", map[string]string{netspec.NPWGAnnotation: "vl, mv"}) // net1=vl, net2=mv
+	pod := w.Mgr.Allocate(t, model.PodRef{UID: "acme-web", Namespace: "acme", Name: "web"},
+		model.AttachRequest{Network: agenttest.Overlay, Interface: "eth0", DefaultRoute: true},
+		model.AttachRequest{Network: "vl", Interface: "net1"}, model.AttachRequest{Network: "mv", Interface: "net2"})
+	req := w.AddRequest("c1", "acme", "web")
+	req.IfName, req.Network = "net1", "acme/mv" // the static delegates list has macvlan first
+	res, err := w.Agent.Add(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Interfaces) != 1 || res.Interfaces[0].Name != "net1" || res.Interfaces[0].MAC != pod.Ports[2].MAC.String() {
+		t.Fatalf("result %+v, want net1 with mv's port (MAC %s)", res.Interfaces, pod.Ports[2].MAC)
+	}
+	req.IfName, req.Network = "net2", "acme/vl"
+	if res, err = w.Agent.Add(ctx, req); err != nil || res.Interfaces[0].Name != "net2" || res.Interfaces[0].MAC != pod.Ports[1].MAC.String() {
+		t.Fatalf("net2 as acme/vl: %+v, %v; want vl's port", res, err)
+	}
+	links := w.DP.Links(w.Netns("c1"))
+	if len(links) != 2 {
+		t.Fatalf("links %+v, want net1 and net2", links)
 	}
 }
