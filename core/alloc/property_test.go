@@ -68,6 +68,7 @@ func TestAllocateAgainstReference(t *testing.T) {
 	if testing.Short() {
 		seqs = 1000
 	}
+	seqs /= raceScale
 	for seed := range uint64(seqs) {
 		if err := runReference(seed, 30); err != nil {
 			t.Fatalf("seed %d: %v", seed, err)

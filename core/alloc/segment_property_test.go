@@ -21,6 +21,7 @@ func TestLayer2Properties(t *testing.T) {
 	if testing.Short() {
 		seqs = 100
 	}
+	seqs /= raceScale
 	for seed := range uint64(seqs) {
 		if err := runLayer2(seed, 60); err != nil {
 			t.Fatalf("seed %d: %v", seed, err)

@@ -5,13 +5,15 @@ import (
 	"testing"
 )
 
-// TestPoolAgainstNaiveModel runs 10,000 random command sequences (1,000 with -short) against the
+// TestPoolAgainstNaiveModel runs 10,000 random command sequences (1,000 with -short; a quarter under
+// -race) against the
 // naive ref. A failure prints the seed; rerun one sequence with the seed to debug it.
 func TestPoolAgainstNaiveModel(t *testing.T) {
 	sequences := 10000
 	if testing.Short() {
 		sequences = 1000
 	}
+	sequences /= raceScale
 	for i := range sequences {
 		seed := uint64(i)
 		c := randChooser{rand.New(rand.NewPCG(seed, 0x1a3))}
