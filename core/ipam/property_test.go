@@ -5,9 +5,9 @@ import (
 	"testing"
 )
 
-// TestPoolAgainstNaiveModel runs 10,000 random command sequences (1,000 with -short; a quarter under
-// -race) against the
-// naive ref. A failure prints the seed; rerun one sequence with the seed to debug it.
+// TestPoolAgainstNaiveModel runs 10,000 random command sequences (1,000 with -short; a quarter of
+// either under -race) against the naive ref. A failure prints the seed; rerun one sequence with the
+// seed to debug it.
 func TestPoolAgainstNaiveModel(t *testing.T) {
 	sequences := 10000
 	if testing.Short() {
