@@ -34,7 +34,7 @@ func TestPodAllocateErrors(t *testing.T) {
 
 	foreign := podReq("x1", "acme", "net-b")
 	foreign.Requests[0].Tenant = "beta"
-	f.call(t, f.acme, "POST", "/api/v1/pods", foreign).wantErr(t, 403, model.CodeForbidden, "requests[0].network")
+	f.call(t, f.acme, "POST", "/api/v1/pods", foreign).wantErr(t, 404, model.CodeNotFound, "requests[0].network") // as if it did not exist
 	f.call(t, f.acme, "POST", "/api/v1/pods", podReq("x2", "beta", "net-b")).wantErr(t, 403, model.CodeForbidden, "tenant")
 	f.call(t, f.acme, "POST", "/api/v1/pods", podReq("x3", "acme", "nope")).wantErr(t, 404, model.CodeNotFound, "requests[0].network")
 	f.call(t, f.admin, "POST", "/api/v1/pods", podReq("x4", "nope", "net-a")).wantErr(t, 404, model.CodeNotFound, "tenant")

@@ -245,12 +245,11 @@ func (tx *podTx) port(r PodRequest, q model.AttachRequest) (model.Port, error) {
 // resolve finds the network a request names and checks the pod's tenant may use it.
 func (s *State) resolve(podTenant string, q model.AttachRequest) (*network, error) {
 	if q.Tenant != "" && q.Tenant != podTenant {
+		// Another tenant's private network answers exactly as a missing one: its existence is not
+		// the pod's tenant's to learn.
 		nw, ok := s.networks[q.Tenant+"/"+q.Network]
-		if !ok {
-			return nil, model.Errorf(model.CodeNotFound, "network", "network %q does not exist in tenant %q", q.Network, q.Tenant)
-		}
-		if !nw.Public {
-			return nil, model.Errorf(model.CodeForbidden, "network", "network %q of tenant %q is not public; a pod of tenant %q may not attach to it", q.Network, q.Tenant, podTenant)
+		if !ok || !nw.Public {
+			return nil, model.Errorf(model.CodeNotFound, "network", "tenant %q has no public network %q; a pod of tenant %q attaches to its own networks and public ones", q.Tenant, q.Network, podTenant)
 		}
 		return nw, nil
 	}
