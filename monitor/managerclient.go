@@ -1,0 +1,61 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+
+	"github.com/knitter-cni/knitter/adapters/httpapi"
+	"github.com/knitter-cni/knitter/core/alloc"
+	"github.com/knitter-cni/knitter/core/model"
+)
+
+// ManagerClient adapts the manager's REST client to the Manager port.
+type ManagerClient struct {
+	C *httpapi.Client
+}
+
+var _ Manager = ManagerClient{}
+
+// AllocatePod implements Manager.
+func (m ManagerClient) AllocatePod(ctx context.Context, r alloc.PodRequest) (model.Pod, bool, error) {
+	p, created, err := m.C.AllocatePod(ctx, r)
+	return p, created, unavailable(err)
+}
+
+// Pod implements Manager.
+func (m ManagerClient) Pod(ctx context.Context, uid string) (model.Pod, error) {
+	p, err := m.C.GetPod(ctx, uid)
+	return p, unavailable(err)
+}
+
+// ReleasePod implements Manager.
+func (m ManagerClient) ReleasePod(ctx context.Context, uid string) error {
+	return unavailable(m.C.ReleasePod(ctx, uid))
+}
+
+// Tenant implements Manager.
+func (m ManagerClient) Tenant(ctx context.Context, name string) (model.Tenant, error) {
+	t, err := m.C.GetTenant(ctx, name)
+	return t.Tenant, unavailable(err)
+}
+
+// Ports implements Manager.
+func (m ManagerClient) Ports(ctx context.Context, node string) ([]model.Port, error) {
+	p, err := m.C.ListPorts(ctx, httpapi.PortQuery{Node: node})
+	return p, unavailable(err)
+}
+
+// unavailable re-marks the client's "retry later" errors with ErrUnavailable, keeping the client's
+// message (which already says to retry) as the whole text.
+func unavailable(err error) error {
+	if err != nil && errors.Is(err, httpapi.ErrUnavailable) {
+		return retryLater{err}
+	}
+	return err
+}
+
+// retryLater matches both ErrUnavailable and the error it wraps, and reads as the latter.
+type retryLater struct{ err error }
+
+func (e retryLater) Error() string   { return e.err.Error() }
+func (e retryLater) Unwrap() []error { return []error{ErrUnavailable, e.err} }
