@@ -36,13 +36,29 @@ func (s *Server) getPod(c *call) (int, any, error) {
 	uid := c.r.PathValue("uid")
 	var pod model.Pod
 	err := s.view(func(st *alloc.State) error {
+		// A pod the caller may not read answers as a missing one: its path names no tenant, so a
+		// 403 would tell another tenant that the UID exists.
 		var ok bool
-		if pod, ok = st.Pod(uid); !ok {
+		if pod, ok = st.Pod(uid); !ok || !sees(c.actor, pod.Tenant) {
+			pod = model.Pod{}
 			return notFound("uid", "pod %s has no ports; allocate them first", uid)
 		}
-		return mustSee(c.actor, pod.Tenant)
+		return nil
 	})
 	return http.StatusOK, pod, err
+}
+
+// othersPod reports whether uid is a pod the caller may not read. Such a pod is answered as a
+// missing one by every route that names it by UID: the path names no tenant, so anything else
+// would tell another tenant that the UID exists.
+func (s *Server) othersPod(c *call, uid string) (bool, error) {
+	var others bool
+	err := s.view(func(st *alloc.State) error {
+		pod, ok := st.Pod(uid)
+		others = ok && !sees(c.actor, pod.Tenant)
+		return nil
+	})
+	return others, err
 }
 
 func (s *Server) bindPod(c *call) (int, any, error) {
@@ -50,12 +66,23 @@ func (s *Server) bindPod(c *call) (int, any, error) {
 	if err := c.decode(&req); err != nil {
 		return 0, nil, err
 	}
+	uid := c.r.PathValue("uid")
+	if others, err := s.othersPod(c, uid); err != nil || others {
+		if err == nil {
+			err = notFound("pod.uid", "pod %s has no ports; allocate them first", uid) // as the core says
+		}
+		return 0, nil, err
+	}
 	res, err := s.b.Do(c.ctx(), alloc.BindPodCmd{As: c.as(), UID: c.r.PathValue("uid"), Node: req.Node})
 	return http.StatusOK, res, err
 }
 
-// releasePod frees a pod's ports; releasing a pod that has none succeeds too.
+// releasePod frees a pod's ports; releasing a pod that has none succeeds too, and so, changing
+// nothing, does releasing another tenant's pod: for the caller it is a pod without ports.
 func (s *Server) releasePod(c *call) (int, any, error) {
+	if others, err := s.othersPod(c, c.r.PathValue("uid")); err != nil || others {
+		return http.StatusNoContent, nil, err
+	}
 	_, err := s.b.Do(c.ctx(), alloc.ReleasePodCmd{As: c.as(), UID: c.r.PathValue("uid")})
 	return http.StatusNoContent, nil, err
 }

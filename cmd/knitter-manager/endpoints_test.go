@@ -104,7 +104,7 @@ func TestEndpointsOfTheRealServer(t *testing.T) {
 		{"beta", "POST", "/api/v1/pods", strings.Replace(pod, "u-1", "u-2", 1), 403, ""},
 		{"system", "POST", "/api/v1/pods", `{"pod":{"uid":"u-3"},"tenant":"demo","requests":[]}`, 400, `"field":"requests"`},
 		{"demo", "GET", "/api/v1/pods/u-1", "", 200, `"interface":"net1"`},
-		{"beta", "GET", "/api/v1/pods/u-1", "", 403, ""},
+		{"beta", "GET", "/api/v1/pods/u-1", "", 404, ""},
 		{"system", "POST", "/api/v1/pods/u-1/bind", `{"node":"worker-1"}`, 404, "not registered"},
 		{"system", "PUT", "/api/v1/nodes/worker-1", `{"vtep":"192.0.2.11"}`, 200, `"vtep":"192.0.2.11"`},
 		{"demo", "PUT", "/api/v1/nodes/worker-2", `{"vtep":"192.0.2.12"}`, 403, ""},

@@ -22,7 +22,8 @@ import (
 	"github.com/knitter-cni/knitter/core/model"
 )
 
-// serving is a real manager (embedded etcd, generated TLS, the example bootstrap) that leads.
+// serving is a real manager (embedded etcd, generated TLS, by default the example bootstrap) that
+// leads.
 type serving struct {
 	p     *proc
 	dir   string
@@ -35,8 +36,14 @@ type serving struct {
 
 func startServing(t *testing.T, extra ...string) *serving {
 	t.Helper()
+	return startServingArgs(t, append([]string{"--bootstrap", "../../examples/bootstrap.yaml"}, extra...)...)
+}
+
+// startServingArgs starts a manager with only args (and its data directory).
+func startServingArgs(t *testing.T, args ...string) *serving {
+	t.Helper()
 	dir := t.TempDir()
-	p := startManager(t, append([]string{"--data-dir", dir, "--bootstrap", "../../examples/bootstrap.yaml"}, extra...)...)
+	p := startManager(t, append([]string{"--data-dir", dir}, args...)...)
 	ca := filepath.Join(dir, "pki", "ca.crt")
 	waitFile(t, ca, p)
 	admin := readFile(t, filepath.Join(dir, "admin.token"))
