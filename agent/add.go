@@ -71,7 +71,7 @@ func (a *Agent) Add(ctx context.Context, req wire.Request) (wire.Result, error) 
 	if req.DNS != nil && !req.DNS.IsZero() {
 		dns = *req.DNS
 	}
-	cp = Checkpoint{ContainerID: req.ContainerID, IfName: req.IfName, Network: req.Network, Plan: p, Result: resultOf(p, dns)}
+	cp = Checkpoint{ContainerID: req.ContainerID, IfName: req.IfName, Config: req.Name, Network: req.Network, Plan: p, Result: resultOf(p, dns)}
 	return a.build(ctx, cp, pod.Node)
 }
 
@@ -130,6 +130,9 @@ func (a *Agent) ports(ctx context.Context, req wire.Request) (model.Pod, PodInfo
 	info, err := a.pods.Pod(ctx, k)
 	if err != nil {
 		return model.Pod{}, PodInfo{}, fmt.Errorf("reading pod %s: %w", k, err)
+	}
+	if err := model.ValidateUID("pod UID", info.Ref.UID); err != nil {
+		return model.Pod{}, PodInfo{}, coded(wire.CodeInvalidEnv, fmt.Errorf("pod %s: %w", k, err))
 	}
 	pod, err := a.allocation(ctx, k, info)
 	return pod, info, err

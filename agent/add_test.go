@@ -437,3 +437,29 @@ func TestDelegateNetworkDecidesUnnamedInterfaces(t *testing.T) {
 		t.Fatalf("links %+v, want net1 and net2", links)
 	}
 }
+
+// Pod identities are validated where they come in, with code 4, before any allocation: a UID that
+// would be ambiguous in the manager's paths, a CNI_ARGS key given twice (which one counts would
+// pick the tenant), a pod name longer than Kubernetes allows.
+func TestPodIdentityIsValidatedAtTheEdge(t *testing.T) {
+	w := agenttest.NewWorld(t)
+	w.Pods.Put("acme", "web", "", nil)
+	long := strings.Repeat("a", 300)
+	w.Pods.Put("acme", long, "", nil)
+	for args, why := range map[string]string{
+		agenttest.Args("acme", "web") + ";K8S_POD_UID=npevil/../x":                    "K8S_POD_UID",
+		agenttest.Args("acme", "web") + ";K8S_POD_UID=a b":                            "K8S_POD_UID",
+		agenttest.Args("acme", "web") + ";K8S_POD_UID=a%2Fb":                          "K8S_POD_UID",
+		"K8S_POD_NAMESPACE=admin;K8S_POD_NAME=web;K8S_POD_NAMESPACE=acme":             "K8S_POD_NAMESPACE twice",
+		agenttest.Args("acme", long):                                                  "K8S_POD_NAME",
+		"K8S_POD_NAMESPACE=acme;K8S_POD_NAME=web;K8S_POD_UID=u1;K8S_POD_UID=acme-web": "K8S_POD_UID twice",
+	} {
+		req := w.AddRequest("c1", "acme", "web")
+		req.Args = args
+		_, err := w.Agent.Add(ctx, req)
+		wantCode(t, err, wire.CodeInvalidEnv, why)
+	}
+	if _, ok := w.Mgr.Pod(t, "acme-web"); ok {
+		t.Fatal("a refused ADD allocated the pod's ports")
+	}
+}

@@ -12,8 +12,12 @@ type Checkpoint struct {
 	Version     int    `json:"version"`
 	ContainerID string `json:"container_id"`
 	IfName      string `json:"ifname"`
+	// Config is the name of the network configuration that made it; a GC call only considers
+	// the checkpoints of its own configuration, as the CNI specification says. A checkpoint written
+	// before configurations were recorded has none, and only DEL or the restart reconcile remove it.
+	Config string `json:"config,omitempty"`
 	// Network is the delegate-mode network of the configuration that made it ("" for the pod's
-	// whole set); GC calls for one network configuration only consider its own checkpoints.
+	// whole set).
 	Network string `json:"network,omitempty"`
 	// Ready is set once the links are built and the ports bound. A checkpoint that is not ready is
 	// an ADD in progress, or one a crash cut short: a repeated ADD builds it again.

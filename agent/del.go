@@ -68,17 +68,21 @@ func (a *Agent) Check(ctx context.Context, req wire.Request) error {
 	return nil
 }
 
-// GC removes the attachments of network (a delegate-mode configuration's network, "" for the
-// pod-wide configuration) that the runtime no longer lists as valid. It goes on past failures and
+// GC removes the attachments made under the network configuration req.Name (and its delegate-mode
+// network req.Network) that the runtime no longer lists as valid; attachments of every other
+// configuration are not its to judge, even with an empty list. It goes on past failures and
 // returns them all.
 func (a *Agent) GC(ctx context.Context, req wire.Request) error {
+	if req.Name == "" {
+		return coded(wire.CodeInvalidConfig, model.Invalid("name", "GC needs the network configuration's name; it only collects that configuration's attachments"))
+	}
 	valid := make(map[wire.Attachment]bool, len(req.ValidAttachments))
 	for _, v := range req.ValidAttachments {
 		valid[v] = true
 	}
 	var errs []error
 	for _, cp := range a.Checkpoints() {
-		if cp.Network != req.Network || valid[cp.Key()] {
+		if cp.Config != req.Name || cp.Network != req.Network || valid[cp.Key()] {
 			continue
 		}
 		if err := a.collect(ctx, cp.Key()); err != nil {

@@ -97,7 +97,7 @@ func TestGCRemovesWhatTheRuntimeNoLongerLists(t *testing.T) {
 	if _, err := w.Agent.Add(ctx, dreq); err != nil {
 		t.Fatal(err)
 	}
-	err := w.Agent.GC(ctx, wire.Request{ValidAttachments: []wire.Attachment{{ContainerID: "c2", IfName: "eth0"}}})
+	err := w.Agent.GC(ctx, wire.Request{Name: agenttest.Config, ValidAttachments: []wire.Attachment{{ContainerID: "c2", IfName: "eth0"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestGCRemovesWhatTheRuntimeNoLongerLists(t *testing.T) {
 	if len(w.DP.Links(w.Netns("c1"))) != 0 {
 		t.Fatal("c1's links survived GC")
 	}
-	if err := w.Agent.GC(ctx, wire.Request{Network: "acme/mv"}); err != nil {
+	if err := w.Agent.GC(ctx, wire.Request{Name: agenttest.Config, Network: "acme/mv"}); err != nil {
 		t.Fatal(err)
 	}
 	if cps := w.Agent.Checkpoints(); len(cps) != 1 || cps[0].ContainerID != "c2" {
@@ -119,11 +119,31 @@ func TestGCRemovesWhatTheRuntimeNoLongerLists(t *testing.T) {
 	}
 }
 
+// A GC under another configuration name, even with an empty list of valid attachments, touches
+// nothing of this configuration's; a GC without a name is refused.
+func TestGCIsScopedByConfigurationName(t *testing.T) {
+	w := agenttest.NewWorld(t)
+	added(t, w, "c1", "c2")
+	if err := w.Agent.GC(ctx, wire.Request{Name: "np-other"}); err != nil {
+		t.Fatal(err)
+	}
+	if cps := w.Agent.Checkpoints(); len(cps) != 2 || len(w.DP.Links(w.Netns("c1"))) == 0 {
+		t.Fatalf("another configuration's GC removed this one's attachments: %+v", cps)
+	}
+	wantCode(t, w.Agent.GC(ctx, wire.Request{}), wire.CodeInvalidConfig, "name")
+	if err := w.Agent.GC(ctx, wire.Request{Name: agenttest.Config}); err != nil {
+		t.Fatal(err)
+	}
+	if cps := w.Agent.Checkpoints(); len(cps) != 0 {
+		t.Fatalf("the configuration's own GC left %+v", cps)
+	}
+}
+
 func TestGCGoesOnPastFailures(t *testing.T) {
 	w := agenttest.NewWorld(t)
 	added(t, w, "c1", "c2")
 	w.DP.FailNext(fakedp.OpDetach, nil) // the first detach fails
-	wantCode(t, w.Agent.GC(ctx, wire.Request{}), wire.CodeDataplane, "c1")
+	wantCode(t, w.Agent.GC(ctx, wire.Request{Name: agenttest.Config}), wire.CodeDataplane, "c1")
 	if cps := w.Agent.Checkpoints(); len(cps) != 1 || cps[0].ContainerID != "c1" {
 		t.Fatalf("after GC: %+v, want c1 kept for a retry and c2 gone", cps)
 	}

@@ -19,7 +19,8 @@ const (
 const maxArgs = 4096
 
 // parseArgs reads CNI_ARGS ("K1=v1;K2=v2"). Unknown keys are ignored: runtimes add their own
-// (IgnoreUnknown, K8S_POD_INFRA_CONTAINER_ID).
+// (IgnoreUnknown, K8S_POD_INFRA_CONTAINER_ID). A key given twice is refused: which one counts
+// would decide the pod's tenant.
 func parseArgs(s string) (map[string]string, error) {
 	if len(s) > maxArgs {
 		return nil, coded(wire.CodeInvalidEnv, model.Invalid("CNI_ARGS", "is %d bytes; runtimes pass at most a few hundred", len(s)))
@@ -32,6 +33,9 @@ func parseArgs(s string) (map[string]string, error) {
 		k, v, ok := strings.Cut(pair, "=")
 		if !ok || k == "" {
 			return nil, coded(wire.CodeInvalidEnv, model.Invalid("CNI_ARGS", "%q is not KEY=VALUE; pairs are separated by ';'", pair))
+		}
+		if _, dup := out[k]; dup {
+			return nil, coded(wire.CodeInvalidEnv, model.Invalid("CNI_ARGS", "gives %s twice; give each key once", clipArg(k)))
 		}
 		out[k] = v
 	}
@@ -49,7 +53,44 @@ func podKey(args string) (PodKey, error) {
 		return PodKey{}, coded(wire.CodeInvalidEnv, model.Invalid("CNI_ARGS",
 			"has no %s and %s; knitter attaches Kubernetes pods, and runtimes pass both", argNamespace, argName))
 	}
+	if err := model.ValidateName(argNamespace, k.Namespace); err != nil {
+		return PodKey{}, coded(wire.CodeInvalidEnv, err)
+	}
+	if err := checkPodName(k.Name); err != nil {
+		return PodKey{}, coded(wire.CodeInvalidEnv, err)
+	}
+	if k.UID != "" {
+		if err := model.ValidateUID(argUID, k.UID); err != nil {
+			return PodKey{}, coded(wire.CodeInvalidEnv, err)
+		}
+	}
 	return k, nil
+}
+
+// maxPodName is the longest Kubernetes pod name (a DNS-1123 subdomain).
+const maxPodName = 253
+
+// checkPodName applies Kubernetes' rule for pod names: lower-case letters, digits, '-' and '.',
+// at most 253 characters.
+func checkPodName(name string) error {
+	if len(name) > maxPodName {
+		return model.Invalid(argName, "is %d characters; a Kubernetes pod name has at most %d", len(name), maxPodName)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || i > 0 && (c == '-' || c == '.')) {
+			return model.Invalid(argName, "%q has %q at position %d; a pod name has lower-case letters, digits, '-' and '.'", clipArg(name), c, i)
+		}
+	}
+	return nil
+}
+
+// clipArg bounds a CNI_ARGS value echoed in an error.
+func clipArg(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
 }
 
 // podLabel is "namespace/name" from CNI_ARGS for logs, or "" when they do not name a pod.

@@ -104,8 +104,15 @@ const maxErrorBody = 64 << 10
 // do sends one request: in (if not nil) as the JSON body, the answer decoded into out (if not nil).
 // It returns the status of a successful answer.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) (int, error) {
+	// path is in escaped form (seg escapes each segment): it becomes RawPath as it is, so that an
+	// escaped '/' or '%' in a segment is sent once-escaped, not escaped again.
 	u := *c.base
-	u.Path += path
+	raw := u.EscapedPath() + path
+	unescaped, err := url.PathUnescape(raw)
+	if err != nil {
+		return 0, fmt.Errorf("request path %q: %w", raw, err)
+	}
+	u.Path, u.RawPath = unescaped, raw
 	u.RawQuery = query.Encode()
 	var body io.Reader
 	if in != nil {

@@ -126,9 +126,13 @@ func Args(namespace, name string) string {
 	return "IgnoreUnknown=1;K8S_POD_NAMESPACE=" + namespace + ";K8S_POD_NAME=" + name + ";K8S_POD_INFRA_CONTAINER_ID=x"
 }
 
-// AddRequest is the ADD of container id for pod namespace/name, in the container's namespace.
+// Config is the network configuration name of the world's CNI calls.
+const Config = "knitter"
+
+// AddRequest is the ADD of container id for pod namespace/name, in the container's namespace,
+// under the network configuration Config.
 func (w *World) AddRequest(id, namespace, name string) wire.Request {
-	return wire.Request{CNIVersion: "1.1.0", ContainerID: id, Netns: w.Netns(id), IfName: "eth0", Args: Args(namespace, name)}
+	return wire.Request{CNIVersion: "1.1.0", Name: Config, ContainerID: id, Netns: w.Netns(id), IfName: "eth0", Args: Args(namespace, name)}
 }
 
 // Request is a DEL or CHECK of container id's eth0.

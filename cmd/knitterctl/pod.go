@@ -102,6 +102,9 @@ func podCmd(a *app) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if err := model.ValidateUID("UID", uid); err != nil {
+					return err
+				}
 				if err := cl.ReleasePod(cmd.Context(), uid); err != nil {
 					return err
 				}
