@@ -225,6 +225,9 @@ func TestEmptyCommand(t *testing.T) {
 // Embedded.ClientConfig allows, which is larger than the etcd client's default message size.
 func TestBigCommandWithinEmbeddedLimits(t *testing.T) {
 	cfg := testConfig(t)
+	// A 3 MB transaction under -race on a loaded machine can take longer than the default write
+	// timeout; the test is about size limits, not speed.
+	cfg.WriteTimeout = guard
 	s := leader(t, cfg, "m1")
 	value := string(make([]byte, 1000))
 	var muts []alloc.Mutation

@@ -22,6 +22,7 @@ import (
 // bigBootstrap is a tenant with two /16 networks, room for thousands of pods.
 const bigBootstrap = `tenants:
   - name: load
+    physical_networks: [eth1]
 networks:
   - {name: a, tenant: load, type: overlay, ipv4: {cidr: 10.64.0.0/16}}
   - {name: b, tenant: load, type: vlan, vlan: 300, physical_network: eth1, ipv4: {cidr: 10.65.0.0/16}}
