@@ -35,7 +35,7 @@ LDFLAGS    ?= -s -w
 # every CNI call pays. The agent does the real work.
 PLUGIN_FORBIDDEN_IMPORTS := ^(k8s\.io/client-go|go\.etcd\.io)(/|$$)
 
-.PHONY: all build verify fmt-check vet lint plugin-deps layering test-ut test-e2e bench fuzz tools clean help
+.PHONY: all build verify fmt-check vet lint plugin-deps layering test-ut test-e2e test-monitor-integration bench fuzz tools clean help
 
 all: build ## Same as build.
 
@@ -91,6 +91,11 @@ test-e2e: ## Run the ginkgo e2e suite (E2E_FLAGS to the test binaries, E2E_PKG, 
 	fi; \
 	echo "$(GO) test $(E2E_PKG) -v -count=1 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS)"; \
 	$(GO) test $(E2E_PKG) -v -count=1 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS)
+
+test-monitor-integration: ## knitter-monitor against a real kube-apiserver + etcd (KNITTER_KUBE_BIN, else hack/kube-build.sh).
+	@bin="$${KNITTER_KUBE_BIN:-}"; [ -n "$$bin" ] || bin=$$(hack/kube-build.sh); \
+	echo "KNITTER_KUBE_BIN=$$bin $(GO) test -tags integration -run TestIntegration -count=1 -v -timeout 30m ./monitor/"; \
+	KNITTER_KUBE_BIN=$$bin $(GO) test -tags integration -run TestIntegration -count=1 -v -timeout 30m ./monitor/
 
 bench: ## Run benchmarks into _output/bench.txt (BENCH regexp, BENCHTIME, BENCHCOUNT, PKG).
 	@pkgs="$(PKG)"; [ -n "$$pkgs" ] || pkgs=$$(hack/go-packages.sh --having Benchmark); \

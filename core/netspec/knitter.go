@@ -64,6 +64,11 @@ func parseKnitter(v string) ([]model.AttachRequest, error) {
 	if err != nil {
 		return nil, model.Prefix("ports", err)
 	}
+	if len(elems) == 0 {
+		// The original Knitter refused a pod whose annotation lists no port: the annotation is the
+		// pod's whole NIC set, and an empty set is a mistake, not "use the defaults".
+		return nil, model.Invalid("ports", "is empty; list at least one interface as %s, or remove the annotation to get the tenant's default network", knitterExample)
+	}
 	out := make([]model.AttachRequest, 0, min(len(elems), MaxAttachments))
 	for i, e := range elems {
 		f := fmt.Sprintf("ports[%d]", i)

@@ -16,8 +16,6 @@ func TestParseKnitter(t *testing.T) {
 		want []model.AttachRequest
 	}{
 		{"empty", "", nil},
-		{"no ports", `{"ports":[]}`, []model.AttachRequest{}},
-		{"null ports", `{"ports":null}`, []model.AttachRequest{}},
 		{"minimal", `{"ports":[{"attach_to_network":"net_api"}]}`, []model.AttachRequest{{Network: "net_api"}}},
 		{"original knitter", `{"ports":[
 			{"attach_to_network":"control","attributes":{"accelerate":"false","function":"control","nic_name":"eth0","nic_type":"normal"}},
@@ -67,6 +65,8 @@ func TestParseKnitterErrors(t *testing.T) {
 		{"syntax", `{"ports":[{"attach_to_network":"a"}]`, knitterF, "check the quotes, commas and brackets"},
 		{"not object", `[{"attach_to_network":"a"}]`, knitterF, `must be a JSON object such as {"ports"`},
 		{"missing ports", `{}`, knitterF + ".ports", "list the pod's interfaces as"},
+		{"empty ports", `{"ports":[]}`, knitterF + ".ports", "is empty; list at least one interface"},
+		{"null ports", `{"ports":null}`, knitterF + ".ports", "is empty; list at least one interface"},
 		{"typo ports", `{"port":[]}`, knitterF + ".port", `did you mean "ports"?`},
 		{"ports not list", `{"ports":{"attach_to_network":"a"}}`, knitterF + ".ports", "must be a JSON list"},
 		{"port not object", `{"ports":["a"]}`, knitterF + ".ports[0]", "must be a JSON object"},

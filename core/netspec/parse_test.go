@@ -38,11 +38,6 @@ func TestParse(t *testing.T) {
 				{Network: "control", Interface: "eth0", DefaultRoute: true},
 				{Network: "media", Interface: "eth1", NICType: "direct"},
 			}},
-		{"knitter with no ports is like none", map[string]string{KnitterAnnotation: `{"ports":[]}`, NPWGAnnotation: "net-a"}, opts,
-			[]model.AttachRequest{
-				{Network: "def", Interface: "eth0", DefaultRoute: true},
-				{Network: "net-a", Tenant: "team-1", Interface: "net1"},
-			}},
 		{"both: knitter first", map[string]string{
 			NPWGAnnotation:    `[{"name":"net-a"},{"name":"net-b","interface":"eth1"}]`,
 			KnitterAnnotation: `{"ports":[{"attach_to_network":"control"},{"attach_to_network":"media"}]}`,
@@ -78,6 +73,9 @@ func TestParseErrors(t *testing.T) {
 		fix   string
 	}{
 		{"no request, no default", nil, Options{PodNamespace: "team-1"}, "annotations", `set default_network on tenant "team-1"`},
+		// As in the original Knitter: an annotation with no port is an error, not "no annotation".
+		{"knitter with no ports", map[string]string{KnitterAnnotation: `{"ports":[]}`, NPWGAnnotation: "net-a"}, opts,
+			knitterF + ".ports", "is empty; list at least one interface"},
 		{"bad knitter", map[string]string{KnitterAnnotation: `{"ports":[{}]}`, NPWGAnnotation: "a"}, opts,
 			knitterF + ".ports[0].attach_to_network", "name the network"},
 		{"bad npwg", map[string]string{KnitterAnnotation: `{"ports":[{"attach_to_network":"a"}]}`, NPWGAnnotation: "a,"}, opts,
