@@ -72,6 +72,11 @@ func (a *Agent) Add(ctx context.Context, req wire.Request) (wire.Result, error) 
 		dns = *req.DNS
 	}
 	cp = Checkpoint{ContainerID: req.ContainerID, IfName: req.IfName, Config: req.Name, Network: req.Network, Plan: p, Result: resultOf(p, dns)}
+	unlockPod := a.uidLocks.lock(p.Pod.UID)
+	defer unlockPod()
+	if err := a.admit(cp); err != nil {
+		return wire.Result{}, err
+	}
 	return a.build(ctx, cp, pod.Node)
 }
 

@@ -44,6 +44,8 @@ type Agent struct {
 	mgr   ManagerClient
 	store CheckpointStore
 	locks keyedLocks
+	// uidLocks serialise the admission of a pod's attachments (admit) by pod UID.
+	uidLocks keyedLocks
 
 	mu sync.Mutex
 	// index mirrors the checkpoint files, for GC, the VNIs in use and the status.

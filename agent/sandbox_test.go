@@ -1,0 +1,80 @@
+package agent_test
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/knitter-cni/knitter/agent/agenttest"
+	"github.com/knitter-cni/knitter/agent/wire"
+)
+
+// A second pod-wide ifname for the same container is refused and leaves the first attachment whole.
+func TestOneContainerTwoIfnamesIsRefused(t *testing.T) {
+	w := agenttest.NewWorld(t)
+	w.Pods.Put("acme", "web", "", nil)
+	if _, err := w.Agent.Add(ctx, w.AddRequest("c1", "acme", "web")); err != nil {
+		t.Fatal(err)
+	}
+	req := w.AddRequest("c1", "acme", "web")
+	req.IfName = "net9"
+	_, err := w.Agent.Add(ctx, req)
+	wantCode(t, err, wire.CodeInvalidEnv, "CNI_IFNAME", "already attached on eth0")
+	if err := w.Agent.Del(ctx, wire.Request{ContainerID: "c1", IfName: "net9", Netns: w.Netns("c1")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Agent.Check(ctx, w.Request("c1")); err != nil {
+		t.Fatalf("CHECK of eth0 after the refused net9 and its DEL: %v", err)
+	}
+	if cps := w.Agent.Checkpoints(); len(cps) != 1 || cps[0].IfName != "eth0" {
+		t.Fatalf("checkpoints %+v, want eth0 alone", cps)
+	}
+}
+
+// A pod UID in a second live sandbox is refused until the first is deleted, sequentially and
+// concurrently: its addresses and MAC are never on the segment twice.
+func TestOnePodOneLiveSandbox(t *testing.T) {
+	w := agenttest.NewWorld(t)
+	w.Pods.Put("acme", "web", "", nil)
+	if _, err := w.Agent.Add(ctx, w.AddRequest("c1", "acme", "web")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := w.Agent.Add(ctx, w.AddRequest("c2", "acme", "web"))
+	wantCode(t, err, wire.CodeRefused, "already attached in sandbox c1", "DEL the old one first")
+	if n := len(w.DP.Links(w.Netns("c2"))); n != 0 {
+		t.Fatalf("the refused sandbox got %d links", n)
+	}
+	if err := w.Agent.Del(ctx, w.Request("c1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Agent.Add(ctx, w.AddRequest("c2", "acme", "web")); err != nil {
+		t.Fatalf("ADD after the old sandbox's DEL: %v", err)
+	}
+
+	// Concurrent: of two new sandboxes of one pod, exactly one is built.
+	w.Pods.Put("acme", "api", "", nil)
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, id := range []string{"d1", "d2"} {
+		wg.Go(func() { _, errs[i] = w.Agent.Add(ctx, w.AddRequest(id, "acme", "api")) })
+	}
+	wg.Wait()
+	if (errs[0] == nil) == (errs[1] == nil) {
+		t.Fatalf("concurrent sandboxes of one pod: %v and %v; want exactly one built", errs[0], errs[1])
+	}
+	if built := len(w.DP.Links(w.Netns("d1"))) + len(w.DP.Links(w.Netns("d2"))); built != 1 {
+		t.Fatalf("%d pod interfaces across both sandboxes, want 1", built)
+	}
+}
+
+// Once the old sandbox's namespace is gone, the new one is built.
+func TestANewSandboxReplacesOneWhoseNamespaceIsGone(t *testing.T) {
+	w := agenttest.NewWorld(t)
+	w.Pods.Put("acme", "web", "", nil)
+	if _, err := w.Agent.Add(ctx, w.AddRequest("c1", "acme", "web")); err != nil {
+		t.Fatal(err)
+	}
+	w.DP.Gone(w.Netns("c1"))
+	if _, err := w.Agent.Add(ctx, w.AddRequest("c2", "acme", "web")); err != nil {
+		t.Fatalf("ADD after the old sandbox's namespace is gone: %v", err)
+	}
+}
