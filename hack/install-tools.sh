@@ -21,8 +21,8 @@ GO_TOOLS=(
 )
 
 # Debian packages the tests need: iproute2 (ip, for network-namespace tests), and gcc with the C
-# library headers because `go test -race` needs cgo.
-DEFAULT_APT_PACKAGES=(iproute2 gcc libc6-dev)
+# library headers because `go test -race` needs cgo, and iperf3 for the VLAN throughput benchmark.
+DEFAULT_APT_PACKAGES=(iproute2 gcc libc6-dev iperf3)
 
 TOOLS_BIN="${TOOLS_BIN:-$(repo_root)/.cache/bin}"
 

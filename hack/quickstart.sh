@@ -2,8 +2,8 @@
 # quickstart.sh brings Knitter up on this machine and shows it working: knitter-manager on an
 # embedded etcd with the objects of examples/bootstrap.yaml, two nodes that are network namespaces
 # joined by a veth underlay with a knitter-agent each, and a demo pod on each node attached through
-# knitter-plugin as a container runtime would call it (eth0 + overlay + macvlan, and VLAN where the
-# kernel can tag). It prints each pod's interfaces and pings across the nodes.
+# knitter-plugin as a container runtime would call it (eth0 + overlay + macvlan + VLAN 100 on the
+# trunk, tagged by tc eBPF). It prints each pod's interfaces and pings across the nodes.
 #
 #   hack/quickstart.sh          bring it up (needs root)
 #   hack/quickstart.sh status   what runs, each pod's interfaces
