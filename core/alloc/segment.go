@@ -42,9 +42,9 @@ func segmentOf(n *model.Network) (segment, bool) {
 	case model.VLAN, model.SRIOV:
 		return segment{n.PhysicalNetwork, n.VLAN}, true
 	case model.MACVLAN:
-		// The data plane builds macvlan children untagged on their parent (core/plan applies no
-		// VLAN to them), so a macvlan network is on the untagged segment whatever its vlan field
-		// says. Should macvlan networks be given VLANs one day, this is the one place to say so.
+		// macvlan children are untagged on their parent (model.Network.Validate refuses a VLAN id
+		// on a macvlan network), so a macvlan network is on the untagged segment. Should macvlan
+		// networks be given VLANs one day, this is the one place to say so.
 		return segment{n.PhysicalNetwork, 0}, true
 	}
 	return segment{}, false

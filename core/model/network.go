@@ -161,7 +161,11 @@ func (n *Network) validateSegment() error {
 		if n.VLAN < 1 || n.VLAN > MaxVLAN {
 			return Invalid("vlan", "%d is out of range; a vlan network needs a VLAN id 1-%d", n.VLAN, MaxVLAN)
 		}
-	case MACVLAN, SRIOV:
+	case MACVLAN:
+		if n.VLAN != 0 {
+			return Invalid("vlan", "a macvlan network cannot carry VLAN %d: macvlan delivers by MAC and never tags, so the pods would be untagged; remove vlan, or use type vlan on physical_network %q for a tagged segment", n.VLAN, n.PhysicalNetwork)
+		}
+	case SRIOV:
 		if n.VLAN > MaxVLAN {
 			return Invalid("vlan", "%d is out of range; use 1-%d, or 0 for untagged", n.VLAN, MaxVLAN)
 		}

@@ -44,6 +44,7 @@ func TestNetworkValidate(t *testing.T) {
 		{"overlay with nic", func(n *Network) { n.PhysicalNetwork = "eth1" }, "physical_network", "remove it"},
 		{"vlan without id", func(n *Network) { n.Type, n.PhysicalNetwork = VLAN, "eth1" }, "vlan", "1-4094"},
 		{"vlan id 4095", func(n *Network) { n.Type, n.PhysicalNetwork, n.VLAN = VLAN, "eth1", 4095 }, "vlan", "1-4094"},
+		{"macvlan with a vlan id", func(n *Network) { n.Type, n.PhysicalNetwork, n.VLAN = MACVLAN, "eth2", 100 }, "vlan", "use type vlan"},
 		{"vlan without nic", func(n *Network) { n.Type, n.VLAN = VLAN, 7 }, "physical_network", "needs the node NIC"},
 		{"vlan with vni", func(n *Network) { n.Type, n.VLAN, n.PhysicalNetwork, n.VNI = VLAN, 7, "eth1", 9 }, "vni", "only overlay"},
 		{"macvlan bad nic", func(n *Network) { n.Type, n.PhysicalNetwork = MACVLAN, "eth 1" }, "physical_network", "whitespace"},
