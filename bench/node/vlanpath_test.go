@@ -366,4 +366,3 @@ func iperf(b *testing.B, client, server *benchns.NetNS, dst, secs string) (float
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
-
