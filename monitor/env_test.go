@@ -76,12 +76,12 @@ func newEnv(t *testing.T, cfg monitor.Config) *env {
 	}
 	e.mgr.Do(func(s *alloc.State) {
 		for _, c := range []alloc.Command{
-			alloc.CreateTenantCmd{Tenant: model.Tenant{Name: "acme"}},
+			alloc.CreateTenantCmd{Tenant: model.Tenant{Name: "acme", PhysicalNetworks: []string{"physnet1"}}},
 			alloc.CreateTenantCmd{Tenant: model.Tenant{Name: "other"}},
 			alloc.CreateNetworkCmd{Network: model.Network{Tenant: "acme", Name: "net", Type: model.Overlay, IPv4: subnet("10.1.0.0/24")}},
 			alloc.CreateNetworkCmd{Network: model.Network{Tenant: "acme", Name: "vl", Type: model.VLAN, VLAN: 100, PhysicalNetwork: "physnet1", IPv4: subnet("10.2.0.0/24")}},
 			alloc.CreateNetworkCmd{Network: model.Network{Tenant: "other", Name: "secret", Type: model.Overlay, IPv4: subnet("10.9.0.0/24")}},
-			alloc.UpdateTenantCmd{Tenant: model.Tenant{Name: "acme", DefaultNetwork: "net"}},
+			alloc.UpdateTenantCmd{Tenant: model.Tenant{Name: "acme", DefaultNetwork: "net", PhysicalNetworks: []string{"physnet1"}}},
 		} {
 			if _, _, err := s.Apply(c); err != nil {
 				t.Fatalf("%T: %v", c, err)
