@@ -17,8 +17,8 @@ import (
 	"github.com/knitter-cni/knitter/agent/wire"
 )
 
-// maxRequestBytes bounds a request body; a GC of thousands of attachments still fits.
-const maxRequestBytes = 4 << 20
+// maxRequestBytes bounds a request body.
+const maxRequestBytes = wire.MaxRequestBytes
 
 // Server serves the plugin's calls on a unix socket. It bounds how many calls run at once; calls
 // over the limit wait for a slot as long as their caller does.

@@ -38,6 +38,11 @@ type Config struct {
 
 // LoadConfig decodes and checks the network configuration. Errors are CNI errors naming the field.
 func LoadConfig(stdin []byte) (*Config, error) {
+	// A configuration that can never reach the agent is the configuration's fault (7), not a
+	// reason for the runtime to retry (11).
+	if len(stdin) > wire.MaxRequestBytes {
+		return nil, invalidConfig("", "the network configuration is %d bytes; knitter takes at most %d", len(stdin), wire.MaxRequestBytes)
+	}
 	c := &Config{}
 	if err := json.Unmarshal(stdin, c); err != nil {
 		return nil, types.NewError(types.ErrDecodingFailure, "the network configuration is not valid JSON", err.Error())
@@ -45,18 +50,24 @@ func LoadConfig(stdin []byte) (*Config, error) {
 	if c.AgentSocket == "" {
 		c.AgentSocket = wire.DefaultSocket
 	}
+	if len(c.AgentSocket) > maxSocketPath {
+		return nil, invalidConfig("agentSocket", "%q is %d bytes; a unix socket path has at most %d", clip(c.AgentSocket), len(c.AgentSocket), maxSocketPath)
+	}
+	if len(c.Name) > maxConfigName {
+		return nil, invalidConfig("name", "%q is %d bytes; use a network configuration name of at most %d", clip(c.Name), len(c.Name), maxConfigName)
+	}
 	c.timeout = DefaultTimeout
 	if c.Timeout != "" {
 		d, err := time.ParseDuration(c.Timeout)
 		if err != nil || d <= 0 || d > maxTimeout {
-			return nil, invalidConfig("timeout", "%q is not a duration between 1ms and %s; write it like \"30s\"", c.Timeout, maxTimeout)
+			return nil, invalidConfig("timeout", "%q is not a duration between 1ms and %s; write it like \"30s\"", clip(c.Timeout), maxTimeout)
 		}
 		c.timeout = d
 	}
 	if c.Network != "" {
 		tenant, name, ok := strings.Cut(c.Network, "/")
 		if !ok || tenant == "" || name == "" || strings.Contains(name, "/") {
-			return nil, invalidConfig("network", "%q is not \"tenant/name\"; name the Knitter network with its tenant, or leave it out to attach the pod's annotated networks", c.Network)
+			return nil, invalidConfig("network", "%q is not \"tenant/name\"; name the Knitter network with its tenant, or leave it out to attach the pod's annotated networks", clip(c.Network))
 		}
 	}
 	return c, nil
@@ -87,5 +98,24 @@ func (c *Config) dns() *wire.DNS {
 }
 
 func invalidConfig(field, format string, args ...any) *types.Error {
-	return types.NewError(types.ErrInvalidNetworkConfig, field+": "+fmt.Sprintf(format, args...), "")
+	msg := fmt.Sprintf(format, args...)
+	if field != "" {
+		msg = field + ": " + msg
+	}
+	return types.NewError(types.ErrInvalidNetworkConfig, msg, "")
+}
+
+// maxSocketPath is the longest unix socket path (sun_path holds 108 bytes with the NUL);
+// maxConfigName bounds a network configuration's name.
+const (
+	maxSocketPath = 107
+	maxConfigName = 253
+)
+
+// clip bounds a configuration value echoed in an error, so a huge value makes a short message.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
 }

@@ -5,6 +5,10 @@ import "fmt"
 // DefaultSocket is where knitter-agent listens unless configured otherwise.
 const DefaultSocket = "/run/knitter/agent.sock"
 
+// MaxRequestBytes bounds a request's body; the agent refuses a larger one, and the plugin refuses a
+// network configuration that could not fit (a GC of thousands of attachments still does).
+const MaxRequestBytes = 4 << 20
+
 // Path is the prefix of every route; the verb ("add", "del", "check", "gc", "status") follows.
 const Path = "/v1/cni/"
 
