@@ -4,12 +4,16 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -193,4 +197,89 @@ func TestIdleAndSlowConnectionsTimeOut(t *testing.T) {
 	defer slow.Close()
 	fmt.Fprintf(slow, "POST /api/v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: 1000\r\n\r\n{\"name\":", s.admin)
 	waitClosed(t, slow, "a request whose body stalls")
+}
+
+// TestLowFileDescriptorLimit: under a file descriptor limit of 600 the manager lowers its connection
+// limit to fit (600 minus what it keeps for its store) and says so; 700 authenticated keep-alive
+// connections then never run it out of descriptors: those beyond the limit are refused, the store
+// keeps working, no "too many open files" appears, and the client's earlier connection is served
+// throughout.
+func TestLowFileDescriptorLimit(t *testing.T) {
+	prlimit, err := exec.LookPath("prlimit")
+	if err != nil {
+		t.Skip("prlimit (util-linux) is not installed")
+	}
+	dir := t.TempDir()
+	port := freePort(t)
+	logf, err := os.CreateTemp(t.TempDir(), "manager-*.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(prlimit, "--nofile=600:600", binary, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data-dir", dir,
+		"--bootstrap", "../../examples/bootstrap.yaml")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{t: t, cmd: cmd, url: fmt.Sprintf("https://127.0.0.1:%d", port), log: logf, exited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() { p.kill() })
+	ca := filepath.Join(dir, "pki", "ca.crt")
+	waitFile(t, ca, p)
+	admin := readFile(t, filepath.Join(dir, "admin.token"))
+	c := client(t, p.url, admin, ca)
+	waitLeader(t, 30*time.Second, c)
+	if !strings.Contains(p.logs(), "max_connections lowered") || !strings.Contains(p.logs(), "max_connections=344") {
+		t.Fatalf("no warning that max_connections was lowered to 344:\n%s", p.logs())
+	}
+	pem, err := os.ReadFile(ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	tlsConf := &tls.Config{RootCAs: pool}
+	ctx := context.Background()
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	// 700 authenticated keep-alive connections: more than the descriptors allow. The ones beyond the
+	// lowered limit are refused; the manager itself never runs out.
+	served := 0
+	for i := range 700 {
+		conn, err := tls.Dial("tcp", p.url[len("https://"):], tlsConf)
+		if err != nil {
+			continue // refused: every slot is held by authenticated clients
+		}
+		conns = append(conns, conn)
+		fmt.Fprintf(conn, "GET /api/v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", admin)
+		_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+		if resp, err := http.ReadResponse(bufio.NewReader(conn), nil); err == nil && resp.StatusCode == 200 {
+			served++
+		}
+		if i%100 == 99 {
+			// The client's own connection from before is still served, and the store still writes.
+			if _, _, err := c.AllocatePod(ctx, podReq(fmt.Sprintf("fd-%d", i))); err != nil {
+				t.Fatalf("allocating after %d connections: %v\n%s", i+1, err, p.logs())
+			}
+		}
+	}
+	t.Logf("%d of 700 authenticated connections served and held", served)
+	if served < 300 || served > 344 {
+		t.Fatalf("%d connections served and held; want at most the lowered limit of 344 (and most of it)", served)
+	}
+	if _, err := c.ListPorts(ctx, httpapi.PortQuery{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.exited:
+		t.Fatalf("knitter-manager exited:\n%s", p.logs())
+	default:
+	}
+	if strings.Contains(p.logs(), "too many open files") {
+		t.Fatalf("the manager ran out of file descriptors:\n%s", p.logs())
+	}
 }

@@ -31,6 +31,16 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	fit, nofile, err := fitConnections(cfg.Limits.MaxConnections)
+	if err != nil {
+		return err
+	}
+	if fit < cfg.Limits.MaxConnections {
+		log.Warn("max_connections lowered to fit the file descriptor limit; raise the limit (ulimit -n, systemd LimitNOFILE=) to allow more",
+			"max_connections", fit, "configured", cfg.Limits.MaxConnections, "nofile", nofile, "reserved", fdReserve)
+		cfg.Limits.MaxConnections = fit
+		cfg.Limits.MaxUnauthenticatedConnections = min(cfg.Limits.MaxUnauthenticatedConnections, fit)
+	}
 	storeCfg := etcdstore.Config{Endpoints: cfg.Etcd.Endpoints, Prefix: cfg.Etcd.Prefix,
 		SessionTTL: time.Duration(cfg.Etcd.SessionTTL),
 		TLS:        etcdstore.TLSFiles{CAFile: cfg.Etcd.CAFile, CertFile: cfg.Etcd.CertFile, KeyFile: cfg.Etcd.KeyFile}}
