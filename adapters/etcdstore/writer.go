@@ -128,18 +128,21 @@ func (s *Store) txnOps(cmds []*Pending) []clientv3.Op {
 	return ops
 }
 
-// finish completes cmds with err and counts them.
+// finish counts cmds and completes them with err. It counts first, so that a caller whose Wait has
+// returned sees its command in Stats.
 func (s *Store) finish(cmds []*Pending, err error) {
 	muts := 0
 	for _, p := range cmds {
 		muts += len(p.muts)
-		p.err = err
-		close(p.done)
 	}
 	if err != nil {
 		s.stats.failed.Add(uint64(len(cmds)))
-		return
+	} else {
+		s.stats.commands.Add(uint64(len(cmds)))
+		s.stats.mutations.Add(uint64(muts))
 	}
-	s.stats.commands.Add(uint64(len(cmds)))
-	s.stats.mutations.Add(uint64(muts))
+	for _, p := range cmds {
+		p.err = err
+		close(p.done)
+	}
 }
