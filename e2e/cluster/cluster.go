@@ -11,6 +11,7 @@ package cluster
 import (
 	"context"
 	"net/netip"
+	"time"
 
 	types100 "github.com/containernetworking/cni/pkg/types/100"
 
@@ -116,4 +117,30 @@ type Inspector interface {
 	Checkpoints(ctx context.Context, node string) ([]string, error)
 	// NodeLinks lists the names of the links in node's network namespace.
 	NodeLinks(ctx context.Context, node string) ([]string, error)
+}
+
+// Faults is implemented by drivers that can lose a pod's DEL the ways real clusters do, and restart a
+// node's agent.
+type Faults interface {
+	// ForgetPod deletes the pod object and releases its ports without any DEL, as a forced delete
+	// whose DEL a meta-plugin dropped: the sandbox and its interfaces stay.
+	ForgetPod(ctx context.Context, pod *Pod) error
+	// KillSandbox removes the pod's sandbox network namespace without any DEL.
+	KillSandbox(ctx context.Context, pod *Pod) error
+	// RestartAgent stops node's agent, runs while with the agent down, then starts the agent again
+	// and waits until it serves.
+	RestartAgent(ctx context.Context, node string, while func() error) error
+}
+
+// NodeAdder is implemented by drivers that can add a node to the running cluster.
+type NodeAdder interface {
+	// AddNode adds a node, starts its agent, and returns once the agent serves.
+	AddNode(ctx context.Context) (Node, error)
+}
+
+// Echoer is implemented by drivers that can send a single ICMP echo from a pod.
+type Echoer interface {
+	// Echo sends exactly one echo from the pod to dst and waits up to timeout for its reply; an
+	// error says none came.
+	Echo(ctx context.Context, from *Pod, dst netip.Addr, timeout time.Duration) error
 }

@@ -18,6 +18,10 @@ const agentReadyTimeout = 60 * time.Second
 // is reachable over the overlays soon after.
 const peerPoll = time.Second
 
+// reclaimEvery is how often agents reclaim attachments whose pod or sandbox is gone without a DEL:
+// short, so that the specs of the reclaim see it soon.
+const reclaimEvery = time.Second
+
 // CNIVersion is the version of the network configurations the local runtime uses.
 const CNIVersion = "1.1.0"
 
@@ -77,6 +81,7 @@ func startAgent(ctx context.Context, n *nodeState, bin string, m *managerState, 
 		"--state-dir", n.StateDir,
 		"--pod-dir", n.PodDir,
 		"--peer-poll", peerPoll.String(),
+		"--reclaim-interval", reclaimEvery.String(),
 		"--heartbeat", "10s",
 	}
 	if n.Netns != "" {
