@@ -51,7 +51,10 @@ func (d *Dataplane) attachVeth(p *nsHandle, l plan.Link, br netlink.Link, port f
 			return undo, fmt.Errorf("setting %s up: %w", l.HostIf, err)
 		}
 	}
-	return undo, configurePodIf(p.h, pod, l, group, fresh)
+	if err := configurePodIf(p.h, pod, l, group, fresh); err != nil {
+		return undo, err
+	}
+	return undo, waitOperUp(d.node.h, l.HostIf)
 }
 
 // findVeth returns the link's veth ends when both exist and are each other's peer. A node end
