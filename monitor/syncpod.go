@@ -7,7 +7,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
-	"github.com/knitter-cni/knitter/adapters/kube"
 	"github.com/knitter-cni/knitter/core/alloc"
 	"github.com/knitter-cni/knitter/core/model"
 )
@@ -76,7 +75,7 @@ func (m *Monitor) ensureAllocated(ctx context.Context, pod *corev1.Pod) error {
 		return nil // only other plugins' attachments: nothing of Knitter's to allocate
 	}
 	req := alloc.PodRequest{Pod: model.PodRef{UID: uid, Namespace: pod.Namespace, Name: pod.Name},
-		Tenant: res.tenant, Owner: kube.StickyOwner(pod), Requests: res.requests}
+		Tenant: res.tenant, Owner: StickyOwner(pod), Requests: res.requests}
 	_, created, err := m.mgr.AllocatePod(ctx, req)
 	if err != nil {
 		err = fmt.Errorf("allocating pod %s's ports: %w", key, err)

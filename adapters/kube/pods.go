@@ -3,7 +3,6 @@ package kube
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/knitter-cni/knitter/agent"
 	"github.com/knitter-cni/knitter/core/model"
+	"github.com/knitter-cni/knitter/monitor"
 )
 
 // PodSource reads pods from the API server. A Get per CNI ADD, rather than an informer's cache,
@@ -87,18 +87,6 @@ func classify(k agent.PodKey, err error) error {
 	return fmt.Errorf("%w: reading pod %s from the API server: %w", agent.ErrUnavailable, k, err)
 }
 
-// StickyOwner is the sticky key of a StatefulSet's pod, "statefulset/<namespace>/<set>/<ordinal>",
-// so that a pod that comes back under the same ordinal gets the same addresses; "" for any other pod.
-func StickyOwner(pod *corev1.Pod) string {
-	for _, ref := range pod.OwnerReferences {
-		if ref.Kind != "StatefulSet" || ref.Controller == nil || !*ref.Controller {
-			continue
-		}
-		ordinal, ok := strings.CutPrefix(pod.Name, ref.Name+"-")
-		if !ok || ordinal == "" || strings.Trim(ordinal, "0123456789") != "" {
-			return ""
-		}
-		return "statefulset/" + pod.Namespace + "/" + ref.Name + "/" + ordinal
-	}
-	return ""
-}
+// StickyOwner is the sticky key of a StatefulSet's pod (see monitor.StickyOwner: the agent and the
+// monitor must agree on it).
+func StickyOwner(pod *corev1.Pod) string { return monitor.StickyOwner(pod) }

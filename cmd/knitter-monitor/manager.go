@@ -1,4 +1,4 @@
-package monitor
+package main
 
 import (
 	"context"
@@ -7,45 +7,46 @@ import (
 	"github.com/knitter-cni/knitter/adapters/httpapi"
 	"github.com/knitter-cni/knitter/core/alloc"
 	"github.com/knitter-cni/knitter/core/model"
+	"github.com/knitter-cni/knitter/monitor"
 )
 
-// ManagerClient adapts the manager's REST client to the Manager port.
+// ManagerClient adapts the manager's REST client to the monitor's Manager port.
 type ManagerClient struct {
 	C *httpapi.Client
 }
 
-var _ Manager = ManagerClient{}
+var _ monitor.Manager = ManagerClient{}
 
-// AllocatePod implements Manager.
+// AllocatePod implements monitor.Manager.
 func (m ManagerClient) AllocatePod(ctx context.Context, r alloc.PodRequest) (model.Pod, bool, error) {
 	p, created, err := m.C.AllocatePod(ctx, r)
 	return p, created, unavailable(err)
 }
 
-// Pod implements Manager.
+// Pod implements monitor.Manager.
 func (m ManagerClient) Pod(ctx context.Context, uid string) (model.Pod, error) {
 	p, err := m.C.GetPod(ctx, uid)
 	return p, unavailable(err)
 }
 
-// ReleasePod implements Manager.
+// ReleasePod implements monitor.Manager.
 func (m ManagerClient) ReleasePod(ctx context.Context, uid string) error {
 	return unavailable(m.C.ReleasePod(ctx, uid))
 }
 
-// Tenant implements Manager.
+// Tenant implements monitor.Manager.
 func (m ManagerClient) Tenant(ctx context.Context, name string) (model.Tenant, error) {
 	t, err := m.C.GetTenant(ctx, name)
 	return t.Tenant, unavailable(err)
 }
 
-// Ports implements Manager.
+// Ports implements monitor.Manager.
 func (m ManagerClient) Ports(ctx context.Context, node string) ([]model.Port, error) {
 	p, err := m.C.ListPorts(ctx, httpapi.PortQuery{Node: node})
 	return p, unavailable(err)
 }
 
-// unavailable re-marks the client's "retry later" errors with ErrUnavailable, keeping the client's
+// unavailable re-marks the client's "retry later" errors with monitor.ErrUnavailable, keeping the client's
 // message (which already says to retry) as the whole text.
 func unavailable(err error) error {
 	if err != nil && errors.Is(err, httpapi.ErrUnavailable) {
@@ -54,8 +55,8 @@ func unavailable(err error) error {
 	return err
 }
 
-// retryLater matches both ErrUnavailable and the error it wraps, and reads as the latter.
+// retryLater matches both monitor.ErrUnavailable and the error it wraps, and reads as the latter.
 type retryLater struct{ err error }
 
 func (e retryLater) Error() string   { return e.err.Error() }
-func (e retryLater) Unwrap() []error { return []error{ErrUnavailable, e.err} }
+func (e retryLater) Unwrap() []error { return []error{monitor.ErrUnavailable, e.err} }

@@ -1,26 +1,29 @@
-package monitor_test
+package main
 
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/knitter-cni/knitter/agent/agenttest"
 	"github.com/knitter-cni/knitter/core/alloc"
 	"github.com/knitter-cni/knitter/core/model"
 	"github.com/knitter-cni/knitter/monitor"
+	"github.com/knitter-cni/knitter/monitor/monitortest"
 )
 
 // TestManagerContract runs one contract against the real REST client (over a real manager and
-// server) and the fake: both have tenant acme whose default network is "net".
+// server) and monitortest's fake: both have tenant acme whose default network is "net".
 func TestManagerContract(t *testing.T) {
 	real := agenttest.NewManager(t)
-	fake := newEnv(t, monitor.Config{}).mgr
+	fake := fakeManager(t)
 	for name, c := range map[string]struct {
 		m       monitor.Manager
 		setDown func(bool)
 	}{
-		"client": {monitor.ManagerClient{C: real.Client}, real.SetDown},
+		"client": {ManagerClient{C: real.Client}, real.SetDown},
 		"fake":   {fake, fake.SetDown},
 	} {
 		t.Run(name, func(t *testing.T) { managerContract(t, c.m, c.setDown) })
@@ -78,4 +81,25 @@ func managerContract(t *testing.T, m monitor.Manager, setDown func(bool)) {
 	if err := m.ReleasePod(ctx, "c-1"); !errors.Is(err, monitor.ErrUnavailable) {
 		t.Fatalf("a manager that is down gave %v, want ErrUnavailable", err)
 	}
+}
+
+// fakeManager is monitortest's Manager with agenttest's world: tenant acme, default network net.
+func fakeManager(t *testing.T) *monitortest.Manager {
+	m, err := monitortest.NewManager(alloc.DefaultConfig(), func() time.Time { return time.Unix(1e9, 0) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := netip.MustParsePrefix("10.1.0.0/24")
+	m.Do(func(s *alloc.State) {
+		for _, c := range []alloc.Command{
+			alloc.CreateTenantCmd{Tenant: model.Tenant{Name: "acme"}},
+			alloc.CreateNetworkCmd{Network: model.Network{Tenant: "acme", Name: "net", Type: model.Overlay, IPv4: &model.Subnet{CIDR: p, Gateway: p.Addr().Next()}}},
+			alloc.UpdateTenantCmd{Tenant: model.Tenant{Name: "acme", DefaultNetwork: "net"}},
+		} {
+			if _, _, err := s.Apply(c); err != nil {
+				t.Fatalf("%T: %v", c, err)
+			}
+		}
+	})
+	return m
 }
