@@ -35,7 +35,7 @@ LDFLAGS    ?= -s -w
 # every CNI call pays. The agent does the real work.
 PLUGIN_FORBIDDEN_IMPORTS := ^(k8s\.io/client-go|go\.etcd\.io)(/|$$)
 
-.PHONY: all build verify fmt-check vet lint plugin-deps layering test-ut test-e2e test-monitor-integration bench fuzz tools clean help
+.PHONY: all build verify fmt-check vet lint plugin-deps layering test-ut test-e2e test-monitor-integration test-e2e-kube kube-up kube-down bench fuzz tools clean help
 
 all: build ## Same as build.
 
@@ -96,6 +96,21 @@ test-monitor-integration: ## knitter-monitor against a real kube-apiserver + etc
 	@bin="$${KNITTER_KUBE_BIN:-}"; [ -n "$$bin" ] || bin=$$(hack/kube-build.sh); \
 	echo "KNITTER_KUBE_BIN=$$bin $(GO) test -tags integration -run TestIntegration -count=1 -v -timeout 30m ./monitor/"; \
 	KNITTER_KUBE_BIN=$$bin $(GO) test -tags integration -run TestIntegration -count=1 -v -timeout 30m ./monitor/
+
+kube-up: ## Bring up the local Kubernetes cluster with Knitter from deploy/ (hack/kube-up.sh; root).
+	hack/kube-up.sh
+
+kube-down: ## Remove the local Kubernetes cluster and everything it made (hack/kube-down.sh).
+	hack/kube-down.sh
+
+test-e2e-kube: ## kube-up, the e2e suite on the kube driver, kube-down (the cluster goes even if specs fail).
+	@dir=$${KNITTER_KUBE_DIR:-/var/lib/knitter-kube}; \
+	hack/kube-up.sh; \
+	rc=0; ( . $$dir/env && export KNITTER_KUBE_DIR=$$dir KNITTER_E2E_DRIVER=kube && \
+		echo "$(GO) test ./e2e/ -v -count=1 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS)  (KNITTER_E2E_DRIVER=kube)" && \
+		$(GO) test ./e2e/ -v -count=1 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS) ) || rc=$$?; \
+	hack/kube-down.sh; \
+	exit $$rc
 
 bench: ## Run benchmarks into _output/bench.txt (BENCH regexp, BENCHTIME, BENCHCOUNT, PKG).
 	@pkgs="$(PKG)"; [ -n "$$pkgs" ] || pkgs=$$(hack/go-packages.sh --having Benchmark); \

@@ -13,6 +13,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/knitter-cni/knitter/e2e/cluster"
+	"github.com/knitter-cni/knitter/e2e/cluster/kube"
 	"github.com/knitter-cni/knitter/e2e/cluster/local"
 )
 
@@ -70,10 +71,21 @@ func upCluster(ctx context.Context, nodes int) (cluster.Cluster, error) {
 		fmt.Fprintf(GinkgoWriter, "local cluster %s in %s; if this run dies, remove it with: go run ./hack/localcluster down --dir %s\n",
 			lc.RunID(), lc.Dir(), lc.Dir())
 		return lc, nil
-	case "sim", "kube":
-		return nil, fmt.Errorf("%s=%s: that driver is not built yet; use local", driverEnv, driver)
+	case "kube":
+		bootstrap, err := filepath.Abs(filepath.Join("testdata", "bootstrap.yaml"))
+		if err != nil {
+			return nil, err
+		}
+		cfg := kube.Config{Bootstrap: bootstrap, Progress: GinkgoWriter}
+		// hack/kube-up.sh's cluster: the driver may reach into its nodes.
+		if dir := os.Getenv("KNITTER_KUBE_DIR"); dir != "" && os.Geteuid() == 0 {
+			cfg.NodeDir = filepath.Join(dir, "nodes")
+		}
+		return kube.Up(ctx, cfg)
+	case "sim":
+		return nil, fmt.Errorf("%s=%s: that driver is not built yet; use local or kube", driverEnv, driver)
 	}
-	return nil, fmt.Errorf("%s=%q: unknown driver; use local (sim and kube are planned)", driverEnv, driver)
+	return nil, fmt.Errorf("%s=%q: unknown driver; use local or kube (sim is planned)", driverEnv, driver)
 }
 
 // leftoverLister is implemented by drivers that can say what of a cluster is still on the machine.

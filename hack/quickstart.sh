@@ -8,6 +8,8 @@
 #   hack/quickstart.sh          bring it up (needs root)
 #   hack/quickstart.sh status   what runs, each pod's interfaces
 #   hack/quickstart.sh down     remove everything it made
+#   hack/quickstart.sh --kubernetes [down]   the same on a real local Kubernetes cluster with Knitter
+#                               installed from deploy/ (hack/kube/demo.sh)
 #
 # KNITTER_DEMO_DIR sets the state directory (default /tmp/knitter-local).
 set -euo pipefail
@@ -18,6 +20,10 @@ export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "quickstart: run as root: it creates network namespaces and links" >&2
 	exit 1
+fi
+if [ "${1:-}" = --kubernetes ]; then
+	shift
+	exec hack/kube/demo.sh "$@"
 fi
 verb=${1:-up}
 case "$verb" in
