@@ -51,6 +51,18 @@ kubeconfig() {
 	chmod 0600 "$1"
 }
 
+# make_knitter_pki DIR MANAGER_IP makes Knitter's own CA, the manager's certificate (what an operator
+# puts into the Secret knitter-manager-tls) and the admin token. The manager serves on MANAGER_IP.
+make_knitter_pki() {
+	local p="$1"
+	mkdir -p "$p"
+	pki_ca "$p" knitter-ca knitter-ca
+	pki_issue "$p" knitter-ca knitter-manager knitter-manager "" \
+		"IP:$2,IP:127.0.0.1,DNS:knitter-manager,DNS:knitter-manager.$KUBE_NS.svc,DNS:localhost" serverAuth
+	random_token >"$p/knitter-admin.token"
+	chmod 0600 "$p/knitter-admin.token"
+}
+
 # make_pki writes everything into $KUBE_DIR/pki and the kubeconfigs next to it.
 make_pki() {
 	local p="$KUBE_DIR/pki" i t
@@ -62,13 +74,7 @@ make_pki() {
 	openssl ecparam -name prime256v1 -genkey -noout -out "$p/sa.key" 2>/dev/null
 	openssl ec -in "$p/sa.key" -pubout -out "$p/sa.pub" 2>/dev/null
 	chmod 0600 "$p/sa.key"
-	# Knitter's own CA and the manager's certificate: what an operator puts into the Secret
-	# knitter-manager-tls. The manager runs on node 1's address.
-	pki_ca "$p" knitter-ca knitter-ca
-	pki_issue "$p" knitter-ca knitter-manager knitter-manager "" \
-		"IP:$(node_ip 1),IP:127.0.0.1,DNS:knitter-manager,DNS:knitter-manager.$KUBE_NS.svc,DNS:localhost" serverAuth
-	random_token >"$p/knitter-admin.token"
-	chmod 0600 "$p/knitter-admin.token"
+	make_knitter_pki "$p" "$(node_ip 1)"
 
 	: >"$p/tokens.csv"
 	chmod 0600 "$p/tokens.csv"

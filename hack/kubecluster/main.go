@@ -20,7 +20,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(etcdCmd(), imagesCmd(), bootstrapCmd())
+	root.AddCommand(etcdCmd(), imagesCmd(), bootstrapCmd(), kindCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "kubecluster:", err)
 		os.Exit(1)
