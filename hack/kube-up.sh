@@ -112,7 +112,7 @@ fi
 step "etcd and kube-apiserver ready"
 start_bg kube-controller-manager "$KUBE_BIN/kube-controller-manager" --kubeconfig "$KUBE_DIR/controller-manager.kubeconfig" \
 	--service-account-private-key-file "$p/sa.key" --root-ca-file "$p/ca.crt" --leader-elect=false \
-	--secure-port 0 --use-service-account-credentials=false --profiling=false
+	--secure-port 0 --use-service-account-credentials=true --profiling=false
 start_bg kube-scheduler "$KUBE_BIN/kube-scheduler" --kubeconfig "$KUBE_DIR/scheduler.kubeconfig" \
 	--leader-elect=false --secure-port 0 --profiling=false
 step "controller-manager and scheduler started"
