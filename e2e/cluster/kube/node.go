@@ -36,7 +36,16 @@ const (
 // directories are under NodeDir/<node>/root and its namespaces are those of NodeDir/<node>/node.pid.
 type NodeCluster struct {
 	*Cluster
-	cni *libcni.CNIConfig
+	cni      *libcni.CNIConfig
+	cacheDir string
+}
+
+// Down is Cluster.Down, and removes the driver's own libcni cache.
+func (c *NodeCluster) Down(ctx context.Context) error {
+	if err := c.Cluster.Down(ctx); err != nil {
+		return err
+	}
+	return os.RemoveAll(c.cacheDir)
 }
 
 var (
@@ -49,7 +58,7 @@ func newNodeCluster(c *Cluster) (*NodeCluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	nc := &NodeCluster{Cluster: c}
+	nc := &NodeCluster{Cluster: c, cacheDir: cache}
 	nc.cni = libcni.NewCNIConfigWithCacheDir([]string{cniBinDir}, cache, &nodeExec{nc: nc})
 	return nc, nil
 }
