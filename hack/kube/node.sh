@@ -18,6 +18,10 @@ for h in $(cgroup_hierarchies); do
 done
 
 for p in "${KUBE_NODE_PATHS[@]}"; do
+	# A path that is a mount point on the host (/run/netns is) would stay underneath ours, and
+	# containerd's propagation check reads the first entry; drop the copy (this mount namespace is
+	# private, so the host keeps its mount).
+	while mountpoint -q "$p"; do umount -l "$p"; done
 	mount --bind "$dir/root$p" "$p"
 done
 # Pods' hostPath mounts with propagation (the agent's view of /run/netns) and kubelet's volume
