@@ -52,8 +52,8 @@ func handle(t *testing.T, name string) *netlink.Handle {
 }
 
 // TestRealDataplaneThroughLibcni attaches a pod with an overlay and a macvlan NIC in real network
-// namespaces (VLAN networks need bridge VLAN filtering, which this machine's kernel lacks; the
-// dataplane's own tests cover them where it exists) — a "node" namespace with dummy NICs, and the pod's — through the plugin
+// namespaces (vlan links are covered by netlinkdp's and the e2e suite's tests, which give the VLAN
+// datapath its bpffs and trunk) — a "node" namespace with dummy NICs, and the pod's — through the plugin
 // binary, reads the pod's interfaces back with netlink, and checks that DEL leaves nothing of the pod.
 func TestRealDataplaneThroughLibcni(t *testing.T) {
 	if os.Geteuid() != 0 {
