@@ -25,7 +25,7 @@ func errNetnsGone(path string, cause error) error {
 }
 
 // openNetns opens the namespace at path. A path that is missing or no longer a namespace (the
-// runtime unmounted it) yields an error for which isGone is true.
+// runtime unmounted it) yields an error of code CodeNotFound.
 func openNetns(path string) (*nsHandle, error) {
 	if err := ns.IsNSorErr(path); err != nil {
 		var missing ns.NSPathNotExistErr
@@ -61,9 +61,6 @@ func openCurrentNetns() (*nsHandle, error) {
 	return &nsHandle{path: "(agent)", fd: fd, h: h}, nil
 }
 
-func isGone(err error) bool {
-	return model.CodeOf(err) == model.CodeNotFound
-}
 
 func (n *nsHandle) close() {
 	if n == nil {

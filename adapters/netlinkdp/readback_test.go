@@ -10,35 +10,8 @@ import (
 	"github.com/knitter-cni/knitter/adapters/netlinkdp"
 	. "github.com/onsi/gomega"
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 )
-
-// vlanMember is one VLAN of a bridge port as the kernel reports it.
-type vlanMember struct {
-	Vid            uint16
-	PVID, Untagged bool
-}
-
-// bridgeVlans returns every bridge port's VLANs in the namespace, by ifindex.
-func bridgeVlans(path string) map[int32][]vlanMember {
-	out, err := withHandle(path, func(h *netlink.Handle) (map[int32][]vlanMember, error) {
-		raw, err := h.BridgeVlanList()
-		if err != nil {
-			return nil, err
-		}
-		out := map[int32][]vlanMember{}
-		for idx, infos := range raw {
-			for _, i := range infos {
-				out[idx] = append(out[idx], vlanMember{Vid: i.Vid,
-					PVID: i.Flags&nl.BRIDGE_VLAN_INFO_PVID != 0, Untagged: i.Flags&nl.BRIDGE_VLAN_INFO_UNTAGGED != 0})
-			}
-		}
-		return out, nil
-	})
-	Expect(err).NotTo(HaveOccurred())
-	return out
-}
 
 // snapshot describes what Attach controls in a namespace: every link's identity (ifindex included,
 // so a recreated link shows), MAC, MTU, admin state and master, its addresses and main-table routes,

@@ -32,7 +32,7 @@ func (d *Datapath) Check(p Port) error {
 				p.HostIf, v.VID, v.Trunk, v.MAC, p.VLAN, p.Trunk, p.MAC)
 		}
 		var owner uint32
-		if err := s.fdb.Lookup(fdbKey{Trunk: v.Trunk, VID: v.VID, MAC: v.MAC}, &owner); err != nil || owner != host {
+		if err := s.fdb.Lookup(fdbKey(v), &owner); err != nil || owner != host {
 			return model.Errorf(model.CodeConflict, "mac", "VLAN %d has no MAC entry %s for %s", p.VLAN, p.MAC, p.HostIf)
 		}
 		slots, err := s.slots(v.Trunk, v.VID)

@@ -54,7 +54,7 @@ func (s *state) addEntries(p Port) error {
 	case !errors.Is(err, ebpf.ErrKeyNotExist):
 		return fmt.Errorf("reading port %d: %w", host, err)
 	}
-	key := fdbKey{Trunk: want.Trunk, VID: want.VID, MAC: want.MAC}
+	key := fdbKey(want)
 	var owner uint32
 	if err := s.fdb.Lookup(key, &owner); err == nil && owner != host {
 		return model.Errorf(model.CodeConflict, "mac",
@@ -105,7 +105,7 @@ func (s *state) slots(trunk uint32, vid uint16) ([]uint32, error) {
 // moves into the hole).
 func (s *state) removeEntries(host uint32, v portValue) error {
 	var owner uint32
-	key := fdbKey{Trunk: v.Trunk, VID: v.VID, MAC: v.MAC}
+	key := fdbKey(v)
 	if err := s.fdb.Lookup(key, &owner); err == nil && owner == host {
 		if err := s.fdb.Delete(key); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 			return fmt.Errorf("deleting the MAC entry of port %d: %w", host, err)
