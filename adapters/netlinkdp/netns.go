@@ -61,7 +61,6 @@ func openCurrentNetns() (*nsHandle, error) {
 	return &nsHandle{path: "(agent)", fd: fd, h: h}, nil
 }
 
-
 func (n *nsHandle) close() {
 	if n == nil {
 		return
