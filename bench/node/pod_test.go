@@ -54,6 +54,12 @@ type world struct {
 func newWorld(tb testing.TB) *world {
 	tb.Helper()
 	mgr := agenttest.NewManager(tb)
+	// The macvlan network's physical network must be granted to the tenant first.
+	grant := alloc.UpdateTenantCmd{Tenant: model.Tenant{Name: agenttest.Tenant, DefaultNetwork: agenttest.Overlay,
+		PhysicalNetworks: []string{agenttest.Uplink, agenttest.MVParent, physicalNetwork}}}
+	if _, err := mgr.M.Do(context.Background(), grant); err != nil {
+		tb.Fatalf("grant %s: %v", physicalNetwork, err)
+	}
 	for _, n := range podNICs {
 		sub := &model.Subnet{CIDR: n.subnet, Gateway: n.gateway()}
 		for _, r := range n.routes {
