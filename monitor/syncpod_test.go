@@ -325,3 +325,27 @@ func TestNetworkStatusPatchIsUIDGuarded(t *testing.T) {
 		t.Fatalf("patch %s carries no UID precondition", patch)
 	}
 }
+
+func TestNPWGPrefixAndGatewayUsedOrRefused(t *testing.T) {
+	e := newEnv(t, monitor.Config{})
+	good := e.pod("good", "u1", map[string]string{"k8s.v1.cni.cncf.io/networks": `[{"name":"vl","ips":["10.2.0.9/24"],"default-route":["10.2.0.1"]}]`})
+	badPrefix := e.pod("bad-prefix", "u2", map[string]string{"k8s.v1.cni.cncf.io/networks": `[{"name":"vl","ips":["10.2.0.10/16"]}]`})
+	badGateway := e.pod("bad-gw", "u3", map[string]string{"k8s.v1.cni.cncf.io/networks": `[{"name":"vl","default-route":["10.2.0.254"]}]`})
+	e.add(good, badPrefix, badGateway)
+	e.sync(good)
+	e.sync(badPrefix)
+	e.sync(badGateway)
+	mp, ok := e.managerPod("u1")
+	if !ok || mp.Ports[1].IPs[0].String() != "10.2.0.9" || !mp.Ports[1].DefaultRoute || mp.Ports[0].DefaultRoute {
+		t.Fatalf("the pod with the subnet's prefix and gateway = %+v (%v)", mp, ok)
+	}
+	ev := e.events()
+	if len(ev) != 2 || !strings.Contains(ev[0], "ips[0]: 10.2.0.10/16 has prefix length /16") || !strings.Contains(ev[1], "default-route[0]: 10.2.0.254 is not network \"vl\"'s gateway 10.2.0.1") {
+		t.Fatalf("events = %q", ev)
+	}
+	for _, uid := range []string{"u2", "u3"} {
+		if _, ok := e.managerPod(uid); ok {
+			t.Fatalf("%s got ports", uid)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/knitter-cni/knitter/core/model"
+	"github.com/knitter-cni/knitter/core/netspec"
 )
 
 // PodRequest asks for all the ports of one pod.
@@ -192,6 +193,9 @@ func (tx *podTx) port(r PodRequest, q model.AttachRequest) (model.Port, error) {
 	s := tx.s
 	nw, err := s.resolve(r.Tenant, q)
 	if err != nil {
+		return model.Port{}, err
+	}
+	if err := netspec.CheckNPWG(q, &nw.Network); err != nil {
 		return model.Port{}, err
 	}
 	p := model.Port{

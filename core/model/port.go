@@ -15,6 +15,12 @@ type AttachRequest struct {
 	Interface string `json:"interface"`
 	// IPs are static addresses, at most one per family. Empty means allocate.
 	IPs []netip.Addr `json:"ips,omitempty"`
+	// IPPrefixes are the static addresses the pod gave with a prefix length (the NPWG "ips" form
+	// "10.1.1.5/24"); the manager refuses a prefix that is not the network subnet's.
+	IPPrefixes []netip.Prefix `json:"ip_prefixes,omitempty"`
+	// Gateways are the NPWG "default-route" gateways; the manager refuses one that is not the
+	// gateway of the interface's subnet, through which the default route goes.
+	Gateways []netip.Addr `json:"gateways,omitempty"`
 	// MAC is a static MAC address; zero means allocate.
 	MAC MAC `json:"mac,omitzero"`
 	// IPGroup names an IP group of the network to take the address from.

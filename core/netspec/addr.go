@@ -138,3 +138,35 @@ func checkInSubnet(field string, a netip.Addr, n *model.Network) error {
 	}
 	return nil
 }
+
+// CheckNPWG checks what an NPWG element asked of the network it resolved to: each "ips" prefix
+// length must be the subnet's (the interface gets the subnet's prefix), and each "default-route"
+// gateway must be the subnet's gateway (the default route goes through it). Errors name the field
+// and the fix.
+func CheckNPWG(req model.AttachRequest, n *model.Network) error {
+	subnet := func(a netip.Addr) *model.Subnet {
+		if a.Is4() {
+			return n.IPv4
+		}
+		return n.IPv6
+	}
+	for i, p := range req.IPPrefixes {
+		if s := subnet(p.Addr()); s != nil && p.Bits() != s.CIDR.Bits() {
+			return model.Invalid(fmt.Sprintf("ips[%d]", i), "%s has prefix length /%d, but network %q's subnet is %s; write %s/%d or the address alone",
+				p, p.Bits(), n.Name, s.CIDR, p.Addr(), s.CIDR.Bits())
+		}
+	}
+	for i, gw := range req.Gateways {
+		f := fmt.Sprintf("default-route[%d]", i)
+		s := subnet(gw)
+		switch {
+		case s == nil || !s.CIDR.Contains(gw):
+			return model.Invalid(f, "%s is outside interface %s's subnet on network %q; give the subnet's gateway or leave default-route empty", gw, req.Interface, n.Name)
+		case !s.Gateway.IsValid():
+			return model.Invalid(f, "%s: network %q's subnet %s has no gateway to route through; leave default-route empty", gw, n.Name, s.CIDR)
+		case gw != s.Gateway:
+			return model.Invalid(f, "%s is not network %q's gateway %s, through which the default route goes; give %s or leave default-route empty", gw, n.Name, s.Gateway, s.Gateway)
+		}
+	}
+	return nil
+}

@@ -128,13 +128,22 @@ func encodeNPWG(t *testing.T, reqs []model.AttachRequest) string {
 	for i, r := range reqs {
 		e := elem{Name: r.Network, Namespace: r.Tenant, Interface: r.Interface}
 		for _, a := range r.IPs {
-			e.IPs = append(e.IPs, a.String())
+			s := a.String()
+			for _, p := range r.IPPrefixes {
+				if p.Addr() == a {
+					s = p.String() // the prefix the pod wrote is kept
+				}
+			}
+			e.IPs = append(e.IPs, s)
 		}
 		if !r.MAC.IsZero() {
 			e.MAC = r.MAC.String()
 		}
-		if r.DefaultRoute {
-			e.DefaultRoute = []string{"192.0.2.1"} // the gateways are not kept; any address says "this one"
+		for _, gw := range r.Gateways {
+			e.DefaultRoute = append(e.DefaultRoute, gw.String())
+		}
+		if r.DefaultRoute && len(r.Gateways) == 0 {
+			e.DefaultRoute = []string{"192.0.2.1"}
 		}
 		if r.CNIArgs != "" {
 			e.CNIArgs = json.RawMessage(r.CNIArgs)

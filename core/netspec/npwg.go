@@ -176,11 +176,12 @@ func setNPWGKey(r *model.AttachRequest, m member) error {
 			err = validateInterface("interface", r.Interface)
 		}
 	case "ips":
-		r.IPs, err = npwgIPs(m.val)
+		r.IPs, r.IPPrefixes, err = npwgIPs(m.val)
 	case "mac":
 		r.MAC, err = parseMACField("mac", m.val)
 	case "default-route":
-		r.DefaultRoute, err = npwgDefaultRoute(m.val)
+		r.Gateways, err = npwgDefaultRoute(m.val)
+		r.DefaultRoute = len(r.Gateways) > 0
 	case "cni-args":
 		r.CNIArgs, err = cniArgs(m.val)
 	case "infiniband-guid", "portMappings", "bandwidth":
@@ -193,36 +194,44 @@ func setNPWGKey(r *model.AttachRequest, m member) error {
 	return err
 }
 
-// npwgIPs parses the "ips" list: addresses or address/prefix, at most one per family.
-func npwgIPs(raw json.RawMessage) ([]netip.Addr, error) {
+// npwgIPs parses the "ips" list: addresses or address/prefix, at most one per family. The
+// addresses given with a prefix are also returned with it, for the manager to check against the
+// network's subnet.
+func npwgIPs(raw json.RawMessage) ([]netip.Addr, []netip.Prefix, error) {
 	ss, err := strList("ips", raw, `["10.1.1.5/24", "fd00::5"]`)
 	if err != nil || len(ss) == 0 {
-		return nil, err
+		return nil, nil, err
 	}
 	ips := make([]netip.Addr, len(ss))
+	var prefixes []netip.Prefix
 	for i, s := range ss {
 		if ips[i], err = parseStaticIP(fmt.Sprintf("ips[%d]", i), s, true); err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		if p, err := netip.ParsePrefix(s); err == nil {
+			prefixes = append(prefixes, p)
 		}
 	}
-	return ips, checkFamilies("ips", ips)
+	return ips, prefixes, checkFamilies("ips", ips)
 }
 
 // npwgDefaultRoute parses "default-route": the gateways of the pod's default route. A non-empty list
-// makes this attachment carry the default route; the gateways themselves come from the network's
-// subnets, so they are only checked to be addresses.
-func npwgDefaultRoute(raw json.RawMessage) (bool, error) {
+// makes this attachment carry the default route; the manager checks each gateway against the
+// interface's subnet.
+func npwgDefaultRoute(raw json.RawMessage) ([]netip.Addr, error) {
 	ss, err := strList("default-route", raw, `["10.1.1.1"]`)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
+	var gws []netip.Addr
 	for i, s := range ss {
 		a, err := netip.ParseAddr(s)
 		if err != nil || a.Zone() != "" {
-			return false, model.Invalid(fmt.Sprintf("default-route[%d]", i), "%q is not a gateway address; give one such as \"10.1.1.1\"", s)
+			return nil, model.Invalid(fmt.Sprintf("default-route[%d]", i), "%q is not a gateway address; give one such as \"10.1.1.1\"", s)
 		}
+		gws = append(gws, a)
 	}
-	return len(ss) > 0, nil
+	return gws, nil
 }
 
 // parseMACField parses a requested MAC address, which must be one a NIC can have.

@@ -2,6 +2,7 @@ package netspec
 
 import (
 	"fmt"
+	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
@@ -35,6 +36,7 @@ func TestParseNPWG(t *testing.T) {
 			"default-route": ["10.1.1.1"], "cni-args": {"a": [1, 2], "b": {"c": "d"}}
 		}]`, []model.AttachRequest{{
 			Network: "net-b", Tenant: "other", Interface: "data1", IPs: addrs("10.1.1.5", "fd00::5"),
+			IPPrefixes: []netip.Prefix{netip.MustParsePrefix("10.1.1.5/24")}, Gateways: addrs("10.1.1.1"),
 			MAC: mac("02:23:45:67:89:01"), DefaultRoute: true, CNIArgs: `{"a":[1,2],"b":{"c":"d"}}`,
 		}}},
 		{"json plain ip", `[{"name":"a","ips":["10.2.2.42"]}]`, []model.AttachRequest{{Network: "a", Tenant: "pod-ns", IPs: addrs("10.2.2.42")}}},

@@ -31,7 +31,8 @@ func TestParse(t *testing.T) {
 		{"npwg json default route", map[string]string{NPWGAnnotation: `[{"name":"net-a","default-route":["10.1.1.1"],"ips":["10.1.1.5/24"]}]`}, opts,
 			[]model.AttachRequest{
 				{Network: "def", Interface: "eth0"},
-				{Network: "net-a", Tenant: "team-1", Interface: "net1", DefaultRoute: true, IPs: addrs("10.1.1.5")},
+				{Network: "net-a", Tenant: "team-1", Interface: "net1", DefaultRoute: true, IPs: addrs("10.1.1.5"),
+					IPPrefixes: []netip.Prefix{netip.MustParsePrefix("10.1.1.5/24")}, Gateways: addrs("10.1.1.1")},
 			}},
 		{"knitter only", map[string]string{KnitterAnnotation: `{"ports":[{"attach_to_network":"control"},{"attach_to_network":"media","attributes":{"nic_type":"direct"}}]}`}, opts,
 			[]model.AttachRequest{
