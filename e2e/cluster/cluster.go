@@ -144,3 +144,28 @@ type Echoer interface {
 	// error says none came.
 	Echo(ctx context.Context, from *Pod, dst netip.Addr, timeout time.Duration) error
 }
+
+// RawCall is one CNI call a runtime makes as it likes, right or wrong.
+type RawCall struct {
+	// Node is the node whose network configuration list and plugin are used.
+	Node string
+	// ConfName replaces the configuration list's name when not empty (another configuration's GC).
+	ConfName    string
+	ContainerID string
+	// Netns is CNI_NETNS.
+	Netns string
+	// Namespace and Name are the pod's, in CNI_ARGS.
+	Namespace, Name string
+	// Valid are GC's valid attachments, as "containerID@ifname".
+	Valid []string
+}
+
+// RawRuntime is implemented by drivers that let a spec call the plugin as a buggy or hostile
+// runtime would: any CNI_NETNS, any configuration name.
+type RawRuntime interface {
+	RawAdd(ctx context.Context, call RawCall) error
+	RawDel(ctx context.Context, call RawCall) error
+	RawGC(ctx context.Context, call RawCall) error
+	// NodeNetns returns the path of node's own network namespace.
+	NodeNetns(node string) (string, error)
+}

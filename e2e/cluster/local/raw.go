@@ -1,0 +1,71 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/types"
+
+	"github.com/knitter-cni/knitter/e2e/cluster"
+)
+
+var _ cluster.RawRuntime = (*Cluster)(nil)
+
+// raw returns the node's configuration list (renamed if asked) and the call's runtime conf.
+func (c *Cluster) raw(call cluster.RawCall) (*libcni.NetworkConfigList, *libcni.RuntimeConf, error) {
+	c.mu.Lock()
+	node, ok := c.st.node(call.Node)
+	c.mu.Unlock()
+	if !ok {
+		return nil, nil, fmt.Errorf("node %s is not in this cluster", call.Node)
+	}
+	list, err := loadConfList(*node)
+	if err != nil {
+		return nil, nil, err
+	}
+	if call.ConfName != "" {
+		list.Name = call.ConfName
+		for _, p := range list.Plugins {
+			p.Network.Name = call.ConfName
+		}
+	}
+	rt := &libcni.RuntimeConf{ContainerID: call.ContainerID, NetNS: call.Netns, IfName: podIfName,
+		Args: [][2]string{{"IgnoreUnknown", "1"}, {"K8S_POD_NAMESPACE", call.Namespace}, {"K8S_POD_NAME", call.Name}}}
+	return list, rt, nil
+}
+
+// RawAdd implements cluster.RawRuntime.
+func (c *Cluster) RawAdd(ctx context.Context, call cluster.RawCall) error {
+	list, rt, err := c.raw(call)
+	if err != nil {
+		return err
+	}
+	_, err = c.cni.AddNetworkList(ctx, list, rt)
+	return err
+}
+
+// RawDel implements cluster.RawRuntime.
+func (c *Cluster) RawDel(ctx context.Context, call cluster.RawCall) error {
+	list, rt, err := c.raw(call)
+	if err != nil {
+		return err
+	}
+	return c.cni.DelNetworkList(ctx, list, rt)
+}
+
+// RawGC implements cluster.RawRuntime.
+func (c *Cluster) RawGC(ctx context.Context, call cluster.RawCall) error {
+	list, _, err := c.raw(call)
+	if err != nil {
+		return err
+	}
+	args := &libcni.GCArgs{}
+	for _, v := range call.Valid {
+		id, ifname, _ := strings.Cut(v, "@")
+		args.ValidAttachments = append(args.ValidAttachments, types.GCAttachment{ContainerID: id, IfName: ifname})
+	}
+	return c.cni.GCNetworkList(ctx, list, args)
+}
+

@@ -1,0 +1,56 @@
+package e2e
+
+import (
+	"fmt"
+	"slices"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/knitter-cni/knitter/e2e/cluster"
+)
+
+func rawRuntimeOf(cl cluster.Cluster) cluster.RawRuntime {
+	GinkgoHelper()
+	rt, ok := cl.(cluster.RawRuntime)
+	if !ok {
+		Skip(fmt.Sprintf("the %T driver cannot make arbitrary CNI calls", cl))
+	}
+	return rt
+}
+
+var _ = Describe("a runtime that passes the wrong things", Label("hostile"), func() {
+	It("cannot attach a pod in the node's own network namespace", func(ctx SpecContext) {
+		rt, in := rawRuntimeOf(c), inspectorOf(c)
+		nodeNetns, err := rt.NodeNetns(node1)
+		Expect(err).NotTo(HaveOccurred())
+		before, err := in.NodeLinks(ctx, node1)
+		Expect(err).NotTo(HaveOccurred())
+		call := cluster.RawCall{Node: node1, ContainerID: "hostile-host", Netns: nodeNetns, Namespace: "e2e", Name: podName("hostile-host")}
+		err = rt.RawAdd(ctx, call)
+		Expect(err).To(MatchError(ContainSubstring("own network namespace")))
+		Expect(in.NodeLinks(ctx, node1)).To(Equal(before), "the refused ADD changed the node's links")
+		Expect(in.Checkpoints(ctx, node1)).NotTo(ContainElement("hostile-host@eth0"))
+	})
+
+	It("refuses a namespace of another type, and DEL of that sandbox still finishes", func(ctx SpecContext) {
+		rt, in := rawRuntimeOf(c), inspectorOf(c)
+		call := cluster.RawCall{Node: node1, ContainerID: "hostile-uts", Netns: "/proc/self/ns/uts", Namespace: "e2e", Name: podName("hostile-uts")}
+		Expect(rt.RawAdd(ctx, call)).To(MatchError(ContainSubstring("not a network namespace")))
+		Expect(in.Checkpoints(ctx, node1)).NotTo(ContainElement("hostile-uts@eth0"))
+		Expect(rt.RawDel(ctx, call)).To(Succeed())
+		Expect(rt.RawDel(ctx, call)).To(Succeed(), "a second DEL")
+	})
+
+	It("cannot garbage-collect another configuration's attachments, even with an empty list", func(ctx SpecContext) {
+		rt, in := rawRuntimeOf(c), inspectorOf(c)
+		pod := createPod(ctx, cluster.PodSpec{Name: podName("gc-scope"), Node: node1, Annotations: npwg("green@net1")})
+		Expect(rt.RawGC(ctx, cluster.RawCall{Node: node1, ConfName: "np-other"})).To(Succeed())
+		cps, err := in.Checkpoints(ctx, node1)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(slices.ContainsFunc(cps, func(s string) bool { return s == pod.ContainerID+"@eth0" })).To(BeTrue(),
+			"np-other's GC removed the pod's attachment: %v", cps)
+		Expect(in.PodInterfaces(ctx, pod)).To(Equal(pod.Interfaces))
+		Expect(runtimeOf(c).Check(ctx, pod)).To(Succeed())
+	})
+})
