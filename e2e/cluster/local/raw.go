@@ -68,4 +68,3 @@ func (c *Cluster) RawGC(ctx context.Context, call cluster.RawCall) error {
 	}
 	return c.cni.GCNetworkList(ctx, list, args)
 }
-
