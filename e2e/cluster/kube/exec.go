@@ -26,12 +26,13 @@ func (c *Cluster) Exec(ctx context.Context, p *cluster.Pod, argv ...string) (str
 	if err != nil {
 		return "", err
 	}
-	var out bytes.Buffer
-	err = ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &out, Stderr: &out})
+	// Two buffers: the executor copies stdout and stderr on goroutines of their own.
+	var stdout, stderr bytes.Buffer
+	err = ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &stdout, Stderr: &stderr})
 	if err != nil {
-		return out.String(), fmt.Errorf("%v in pod %s: %w", argv, p.Key(), err)
+		return stdout.String() + stderr.String(), fmt.Errorf("%v in pod %s: %w", argv, p.Key(), err)
 	}
-	return out.String(), nil
+	return stdout.String() + stderr.String(), nil
 }
 
 // Ping implements cluster.Cluster with the test image's ping.
