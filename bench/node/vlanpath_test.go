@@ -317,7 +317,7 @@ func echoRTT(b *testing.B, path, dst string, n int) time.Duration {
 // in client's for secs seconds, and returns the received Gbit/s and the sender's mean TCP RTT (µs).
 func iperf(b *testing.B, client, server *benchns.NetNS, dst, secs string) (float64, float64) {
 	b.Helper()
-	srv := exec.Command("nsenter", "--net="+server.Path(), "--", "iperf3", "-s", "-1", "-B", dst)
+	srv := exec.Command("nsenter", "--net="+server.Path(), "--", "iperf3", "-s", "-1", "--forceflush", "-B", dst)
 	out, err := srv.StdoutPipe()
 	if err != nil {
 		b.Fatal(err)
