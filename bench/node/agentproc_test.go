@@ -29,6 +29,7 @@ const procNode = "bench-proc-node"
 // it is given, with its manager the world's; pods come from an empty --pod-dir, so each takes its
 // UID from CNI_ARGS.
 type agentProc struct {
+	podDir   string
 	cmd      *exec.Cmd
 	stateDir string
 	exited   chan error
@@ -57,7 +58,7 @@ func startAgent(tb testing.TB, w *world, node *netNS) *agentProc {
 	}
 	tb.Cleanup(func() { _ = os.RemoveAll(sockDir) })
 	sock := filepath.Join(sockDir, "agent.sock")
-	a := &agentProc{stateDir: filepath.Join(dir, "state"), exited: make(chan error, 1), logs: newTail(50, "knitter-agent serving")}
+	a := &agentProc{podDir: podDir, stateDir: filepath.Join(dir, "state"), exited: make(chan error, 1), logs: newTail(50, "knitter-agent serving")}
 	a.cmd = exec.Command(bin, "--node-name", procNode, "--vtep", vtep().String(), "--vtep-device", underlayNIC,
 		"--uplink", physicalNetwork+"="+parentNIC, "--manager-url", w.mgr.URL, "--manager-token-file", tokenFile,
 		"--socket", sock, "--state-dir", a.stateDir, "--host-netns", node.Path(), "--pod-dir", podDir,
@@ -90,6 +91,9 @@ func startAgent(tb testing.TB, w *world, node *netNS) *agentProc {
 func (a *agentProc) pid() int { return a.cmd.Process.Pid }
 
 func (a *agentProc) add(ctx context.Context, p *pod) error {
+	if err := p.writeManifest(a.podDir); err != nil {
+		return err
+	}
 	_, err := a.cni.AddNetworkList(ctx, a.list, p.rtConf("eth0"))
 	return err
 }

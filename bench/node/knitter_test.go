@@ -33,11 +33,13 @@ const agentNode = "bench-node"
 // the handler and the dataplane split each call into the plugin's share (process start, libcni,
 // the socket), the agent's own and the netlink work.
 type knitterRig struct {
-	w     *world
-	node  *netNS
-	agent *agent.Agent
-	cni   *libcni.CNIConfig
-	list  *libcni.NetworkConfigList
+	// podDir holds the manifests of the pods the rig attaches (the agent's pod source).
+	podDir string
+	w      *world
+	node   *netNS
+	agent  *agent.Agent
+	cni    *libcni.CNIConfig
+	list   *libcni.NetworkConfigList
 	// served times the agent's handler per wire verb (a map written only here, so read freely);
 	// attach and detach time the dataplane; mgr adds up the time spent in calls to the manager.
 	served         map[string]*samples
@@ -62,8 +64,9 @@ func newKnitterRig(tb testing.TB, w *world, nodeName, stateDir string) *knitterR
 	if err != nil {
 		tb.Fatal(err)
 	}
+	r.podDir = tb.TempDir()
 	r.agent, err = agent.New(&timedDataplane{Dataplane: dp, attach: r.attach, detach: r.detach},
-		podfile.Source{Dir: tb.TempDir()}, r.mgr, store, agent.Options{
+		podfile.Source{Dir: r.podDir}, r.mgr, store, agent.Options{
 			Node: plan.Node{Name: nodeName, VTEP: vtep(), VTEPDevice: underlayNIC,
 				Uplinks: map[string]string{physicalNetwork: parentNIC}, MTU: 1500},
 			Logger: slog.New(slog.DiscardHandler),
@@ -134,6 +137,9 @@ func (r *knitterRig) serve(tb testing.TB) string {
 }
 
 func (r *knitterRig) add(ctx context.Context, p *pod) error {
+	if err := p.writeManifest(r.podDir); err != nil {
+		return err
+	}
 	_, err := r.cni.AddNetworkList(ctx, r.list, p.rtConf("eth0"))
 	return err
 }

@@ -2,7 +2,10 @@ package nodebench
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/containernetworking/cni/libcni"
@@ -123,6 +126,17 @@ func closePod(tb testing.TB, w *world, p *pod) {
 
 // rtConf is what a runtime passes for the pod's interface ifName, with the CNI_ARGS of a Kubernetes
 // pod (the agent reads the UID from K8S_POD_UID: the benchmarks have no API server).
+// writeManifest writes the pod's manifest into a pod directory (an agent's --pod-dir), as a node
+// without an API server describes its pods: a pod without one is gone.
+func (p *pod) writeManifest(dir string) error {
+	nsDir := filepath.Join(dir, agenttest.Tenant)
+	if err := os.MkdirAll(nsDir, 0o755); err != nil {
+		return err
+	}
+	m := fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata:\n  namespace: %s\n  name: %s\n  uid: %s\n", agenttest.Tenant, p.name, p.uid)
+	return os.WriteFile(filepath.Join(nsDir, p.name+".yaml"), []byte(m), 0o644)
+}
+
 func (p *pod) rtConf(ifName string) *libcni.RuntimeConf {
 	return &libcni.RuntimeConf{ContainerID: p.containerID, NetNS: p.ns.Path(), IfName: ifName,
 		Args: [][2]string{{"IgnoreUnknown", "1"}, {"K8S_POD_NAMESPACE", agenttest.Tenant},
