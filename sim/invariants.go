@@ -1,0 +1,185 @@
+package sim
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/knitter-cni/knitter/core/alloc"
+	"github.com/knitter-cni/knitter/core/model"
+)
+
+// Violation is a broken invariant.
+type Violation struct {
+	Kind   Kind
+	Name   string // the invariant
+	Detail string
+}
+
+func (v *Violation) Error() string {
+	return fmt.Sprintf("%s invariant %s broken: %s", v.Kind, v.Name, v.Detail)
+}
+
+// checker holds what the invariants remember between steps.
+type checker struct {
+	w        *World
+	sys      *system
+	wl       *workload
+	cooldown int64            // milliseconds the invariants expect
+	freed    map[string]int64 // "network|ip" -> when the manager acknowledged its release
+	failed   *Violation       // the first violation
+	n        int              // steps checked
+	lastSum  [32]byte         // the store's contents at the last full check
+}
+
+func (c *checker) fail(kind Kind, name, format string, args ...any) {
+	if c.failed == nil {
+		c.failed = &Violation{Kind: kind, Name: name, Detail: fmt.Sprintf(format, args...)}
+		c.w.Record("VIOLATION %s %s", name, c.failed.Detail)
+	}
+}
+
+// allocated checks cooldown: no address handed out again before its cooldown ended. The networks
+// are sized so that a free address outside cooldown always exists, so the core must never reuse a
+// cooling one.
+func (c *checker) allocated(p *simPod) {
+	for _, ip := range p.ips {
+		k := p.network + "|" + ip.String()
+		if at, ok := c.freed[k]; ok && c.w.Now() < at+c.cooldown {
+			c.fail(Safety, "cooldown", "%s on %s given to %s at %dms, %dms after its release (cooldown %dms)",
+				ip, p.network, p.uid, c.w.Now(), c.w.Now()-at, c.cooldown)
+		}
+	}
+}
+
+func (c *checker) released(p *simPod) {
+	for _, ip := range p.ips {
+		c.freed[p.network+"|"+ip.String()] = c.w.Now()
+	}
+}
+
+// FullEvery is how often (in steps) memory-equals-store is checked.
+const FullEvery = 8
+
+// step checks the invariants that hold after every event.
+func (c *checker) step() {
+	if c.failed != nil {
+		return
+	}
+	var ports []model.Port
+	if c.sys.mgr == nil || c.sys.mgr.View(func(s *alloc.State) { ports = s.Ports(alloc.Admin, alloc.PortFilter{}) }) != nil {
+		return // no manager serves: nothing to compare until one does
+	}
+	// No address or MAC on two live ports of one network.
+	ips := map[string]string{}
+	macs := map[string]string{}
+	byPod := map[string][]netip.Addr{}
+	for _, p := range ports {
+		for _, ip := range p.IPs {
+			k := p.Network + "|" + ip.String()
+			if other, dup := ips[k]; dup {
+				c.fail(Safety, "unique-address", "%s on %s held by %s and %s", ip, p.Network, other, p.ID)
+			}
+			ips[k] = p.ID
+			byPod[p.Pod.UID] = append(byPod[p.Pod.UID], ip)
+		}
+		k := p.Network + "|" + p.MAC.String()
+		if other, dup := macs[k]; dup {
+			c.fail(Safety, "unique-mac", "%s on %s held by %s and %s", p.MAC, p.Network, other, p.ID)
+		}
+		macs[k] = p.ID
+	}
+	// Every pod whose allocation was acknowledged and not released has exactly those addresses.
+	for _, uid := range c.wl.order {
+		p := c.wl.pods[uid]
+		if p.allocated && !slices.Equal(byPod[uid], p.ips) {
+			c.fail(Safety, "pod-has-its-ports", "%s was given %v; the manager now holds %v for it", uid, p.ips, byPod[uid])
+		}
+	}
+	// The manager's memory equals what a restart would load from the store. Restoring the store is
+	// the costly part, so it runs on every FullEvery-th step and at the end of each phase.
+	c.n++
+	if c.n%FullEvery != 0 {
+		return
+	}
+	c.storeMatches()
+}
+
+// storeMatches checks that the serving manager's memory equals what a restart would load.
+func (c *checker) storeMatches() {
+	live, ok := c.sys.live()
+	if !ok {
+		return
+	}
+	stored, err := c.sys.stored()
+	if err != nil {
+		c.fail(Safety, "store-restores", "restoring the store failed: %v", err)
+		return
+	}
+	if live != stored {
+		c.fail(Safety, "memory-equals-store", "the serving manager and the store differ:\n%s", diff(live, stored))
+	}
+}
+
+// final checks convergence after the liveness phase: every pod settled, and the manager holds
+// exactly the ports of the pods that want to be up.
+func (c *checker) final() {
+	if c.failed != nil {
+		return
+	}
+	if !c.sys.serving() {
+		c.fail(Liveness, "manager-serves", "no manager serves after the liveness phase")
+		return
+	}
+	c.storeMatches()
+	var unsettled []string
+	want := map[string]bool{}
+	for _, uid := range c.wl.order {
+		p := c.wl.pods[uid]
+		if !p.settled() {
+			unsettled = append(unsettled, uid)
+		}
+		if p.wantUp {
+			want[uid] = true
+		}
+	}
+	if len(unsettled) > 0 {
+		c.fail(Liveness, "pods-converge", "%d pods did not converge: %v", len(unsettled), head(unsettled, 10))
+		return
+	}
+	var pods []string
+	_ = c.sys.mgr.View(func(s *alloc.State) { pods = s.Pods() })
+	var leaked []string
+	for _, uid := range pods {
+		if !want[uid] {
+			leaked = append(leaked, uid)
+		}
+	}
+	if len(leaked) > 0 {
+		c.fail(Liveness, "no-leaked-port", "%d pods that were deleted still hold ports: %v", len(leaked), head(leaked, 10))
+	}
+	if len(pods) != len(want) {
+		c.fail(Liveness, "pods-converge", "the manager holds %d pods; %d want to be up", len(pods), len(want))
+	}
+}
+
+func head(xs []string, n int) []string { return xs[:min(n, len(xs))] }
+
+// diff returns the first differing lines of two descriptions.
+func diff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < max(len(al), len(bl)); i++ {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			return fmt.Sprintf("line %d:\n  memory: %s\n  store:  %s", i+1, x, y)
+		}
+	}
+	return "(equal)"
+}

@@ -1,0 +1,93 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/knitter-cni/knitter/core/alloc"
+	"github.com/knitter-cni/knitter/fakes/memstore"
+	"github.com/knitter-cni/knitter/manager"
+)
+
+// Plant names a bug planted on purpose to prove that the invariants catch it.
+type Plant string
+
+// The planted bugs. Each is injected around the real shells, never inside them.
+const (
+	PlantNone Plant = ""
+	// PlantNoCooldown runs the manager without cooldown while the invariants expect the configured
+	// one: a released address is handed out again at once.
+	PlantNoCooldown Plant = "no-cooldown"
+	// PlantReleaseByName makes the workload release a pod by its namespace/name, finding the newest
+	// pod of that name: when a name is reused, deleting the old pod frees the new pod's ports.
+	PlantReleaseByName Plant = "release-by-name"
+	// PlantAckFailedWrite is a store that acknowledges a write that failed: the manager keeps serving
+	// state that the store does not hold.
+	PlantAckFailedWrite Plant = "ack-failed-write"
+)
+
+// Plants lists every planted bug with what it does.
+func Plants() map[Plant]string {
+	return map[Plant]string{
+		PlantNoCooldown:     "the manager runs with cooldown 0 while the invariants expect the configured cooldown",
+		PlantReleaseByName:  "the workload releases the newest pod with a name instead of the pod it deletes",
+		PlantAckFailedWrite: "the store acknowledges a failed write, so the manager serves state the store lacks",
+	}
+}
+
+// PlantNames returns the plants' names, sorted.
+func PlantNames() []string {
+	var names []string
+	for p := range Plants() {
+		names = append(names, string(p))
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ParsePlant checks a --plant value.
+func ParsePlant(name string) (Plant, error) {
+	if name == "" {
+		return PlantNone, nil
+	}
+	if _, ok := Plants()[Plant(name)]; !ok {
+		return "", fmt.Errorf("plant: unknown %q; use one of %v", name, PlantNames())
+	}
+	return Plant(name), nil
+}
+
+// lyingStore wraps memstore so that every write reports success, whether or not it landed.
+type lyingStore struct{ *memstore.Store }
+
+func (l *lyingStore) Campaign(ctx context.Context, id string) (manager.Term, error) {
+	t, err := l.Store.Campaign(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &lyingTerm{Term: t}, nil
+}
+
+type lyingTerm struct{ manager.Term }
+
+// Err hides a term ended by a failed write, as a store that lost track of it would.
+func (t *lyingTerm) Err() error { return nil }
+
+func (t *lyingTerm) Reserve() (manager.Slot, error) {
+	s, err := t.Term.Reserve()
+	if err != nil {
+		return nil, err
+	}
+	return lyingSlot{s}, nil
+}
+
+type lyingSlot struct{ manager.Slot }
+
+func (s lyingSlot) Submit(muts []alloc.Mutation) manager.Write {
+	s.Slot.Submit(muts).Wait() // the outcome is thrown away
+	return ackedWrite{}
+}
+
+type ackedWrite struct{}
+
+func (ackedWrite) Wait() error { return nil }

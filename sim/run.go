@@ -1,0 +1,192 @@
+package sim
+
+import (
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/knitter-cni/knitter/core/alloc"
+)
+
+// Kind classifies a run's outcome.
+type Kind string
+
+// Outcomes. The CLI maps each failure to its own exit code.
+const (
+	OK       Kind = "ok"
+	Crash    Kind = "crash"    // a panic in the simulator or a shell
+	Safety   Kind = "safety"   // an invariant that must hold after every step broke
+	Liveness Kind = "liveness" // the system did not converge after the faults stopped
+)
+
+// Config is one run.
+type Config struct {
+	Seed uint64
+	// Pods is the number of live pods the workload aims for.
+	Pods int
+	// Duration is the virtual time of the fault phase; a liveness phase of LivenessBound follows.
+	Duration time.Duration
+	// Faults turns on manager crashes, store write failures, outages and lost terms.
+	Faults bool
+	// Plant is a bug planted on purpose ("" for none).
+	Plant Plant
+	// KeepTrace keeps every trace line in Result.Trace.
+	KeepTrace bool
+}
+
+// DefaultConfig is the run the CLI and the test swarm use unless told otherwise.
+func DefaultConfig(seed uint64) Config {
+	return Config{Seed: seed, Pods: 40, Duration: 2 * time.Minute, Faults: true}
+}
+
+// LivenessBound is how long, in virtual time, the system has to converge once faults stop.
+const LivenessBound = time.Minute
+
+// Stats counts what a run did.
+type Stats struct {
+	Events, Created, Deleted, Allocated, Released, Retries int
+	Crashes, WriteFaults, LostTerms, Outages               int
+	FinalPods                                              int
+}
+
+// Result is a run's outcome.
+type Result struct {
+	Config Config
+	Kind   Kind
+	Err    string // the violation or panic, empty when OK
+	Hash   string // the trace hash
+	Stats  Stats
+	Trace  []string // with KeepTrace
+}
+
+// Repro is the command that reproduces the run.
+func (c Config) Repro() string {
+	s := fmt.Sprintf("knitter-sim run --seed %d --pods %d --duration %s --faults=%t", c.Seed, c.Pods, c.Duration, c.Faults)
+	if c.Plant != PlantNone {
+		s += " --plant " + string(c.Plant)
+	}
+	return s
+}
+
+// Run runs one simulation. It never panics: a panic is reported as a Crash.
+func Run(cfg Config) (res Result) {
+	w := NewWorld(cfg.Seed)
+	w.keepLog = cfg.KeepTrace
+	res.Config = cfg
+	defer func() {
+		if r := recover(); r != nil {
+			res.Kind, res.Err = Crash, fmt.Sprintf("panic: %v\n%s", r, debug.Stack())
+			w.Record("PANIC %v", r)
+		}
+		res.Hash, res.Trace = w.Hash(), w.log
+		res.Stats.Events = w.Steps()
+	}()
+	if cfg.Pods < 1 {
+		return Result{Config: cfg, Kind: Crash, Err: "pods: must be at least 1"}
+	}
+	acfg := alloc.DefaultConfig()
+	mcfg := acfg
+	if cfg.Plant == PlantNoCooldown {
+		mcfg.Cooldown = 0
+	}
+	sys := newSystem(w, acfg, mcfg, cfg.Plant)
+	wl := &workload{w: w, sys: sys, rng: w.Rand("workload"), plant: cfg.Plant, target: cfg.Pods,
+		pods: map[string]*simPod{}, byName: map[string]string{}}
+	chk := &checker{w: w, sys: sys, wl: wl, cooldown: acfg.Cooldown.Milliseconds(), freed: map[string]int64{}}
+	wl.check = chk
+
+	if err := sys.start(); err != nil {
+		return fail(res, Crash, err)
+	}
+	if st := sys.lead(); st != "activated" {
+		return fail(res, Crash, fmt.Errorf("first manager did not activate: %s", st))
+	}
+	if err := wl.setup(); err != nil {
+		return fail(res, Crash, err)
+	}
+
+	end := cfg.Duration.Milliseconds()
+	faultsOn := cfg.Faults
+	// The shells' background loops, as scheduled steps.
+	var lead, tick func()
+	lead = func() { w.Record("lead %s", sys.lead()); w.After(250, "lead", lead) }
+	tick = func() {
+		if sys.serving() {
+			err := sys.mgr.Tick(contextBG)
+			w.Record("tick %v", err)
+		}
+		w.After(1000, "tick", tick)
+	}
+	w.After(250, "lead", lead)
+	w.After(1000, "tick", tick)
+	// The workload.
+	wrng := w.Rand("workload-timing")
+	var act func()
+	act = func() {
+		if w.Now() < end {
+			wl.act()
+			w.After(20+int64(wrng.IntN(200)), "act", act)
+		}
+	}
+	w.After(0, "act", act)
+	// Faults.
+	if faultsOn {
+		scheduleFaults(w, sys, &wl.stats, end, &faultsOn)
+	}
+	for w.Step(end) {
+		chk.step()
+		if chk.failed != nil {
+			break
+		}
+	}
+	if chk.failed == nil {
+		chk.storeMatches()
+	}
+	// Liveness: faults off, heal, retry until everything settles or the bound passes.
+	if chk.failed == nil {
+		faultsOn = false
+		sys.store.SetDown(false)
+		sys.store.FailWrite(0)
+		if sys.mgr == nil {
+			if err := sys.start(); err != nil {
+				return fail(res, Crash, err)
+			}
+		}
+		w.Record("liveness phase")
+		for _, uid := range wl.order {
+			wl.schedule(wl.pods[uid], 0)
+		}
+		bound := w.Now() + LivenessBound.Milliseconds()
+		for w.Step(bound) {
+			chk.step()
+			if chk.failed != nil || allSettled(wl) && sys.serving() {
+				break
+			}
+		}
+		chk.final()
+	}
+	res.Stats = wl.stats
+	if sys.serving() {
+		_ = sys.mgr.View(func(s *alloc.State) { res.Stats.FinalPods = len(s.Pods()) })
+	}
+	if v := chk.failed; v != nil {
+		res.Kind, res.Err = v.Kind, v.Error()
+		return res
+	}
+	res.Kind = OK
+	return res
+}
+
+func allSettled(wl *workload) bool {
+	for _, uid := range wl.order {
+		if !wl.pods[uid].settled() {
+			return false
+		}
+	}
+	return true
+}
+
+func fail(res Result, k Kind, err error) Result {
+	res.Kind, res.Err = k, err.Error()
+	return res
+}

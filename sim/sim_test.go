@@ -1,0 +1,133 @@
+package sim
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// small is the configuration of the test swarm: short, with faults.
+func small(seed uint64) Config {
+	return Config{Seed: seed, Pods: 15, Duration: 20 * time.Second, Faults: true}
+}
+
+func TestSameSeedSameHash(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 42} {
+		a, b := Run(small(seed)), Run(small(seed))
+		if a.Kind != OK {
+			t.Fatalf("seed %d: %s: %s", seed, a.Kind, a.Err)
+		}
+		if a.Hash != b.Hash || a.Stats != b.Stats {
+			t.Errorf("seed %d ran twice: hashes %s and %s, stats %+v and %+v", seed, a.Hash, b.Hash, a.Stats, b.Stats)
+		}
+	}
+}
+
+func TestDifferentSeedsDiffer(t *testing.T) {
+	seen := map[string]uint64{}
+	for seed := uint64(1); seed <= 10; seed++ {
+		r := Run(small(seed))
+		if other, dup := seen[r.Hash]; dup {
+			t.Errorf("seeds %d and %d gave the same trace hash %s", other, seed, r.Hash)
+		}
+		seen[r.Hash] = seed
+	}
+}
+
+// TestGOMAXPROCS runs one seed with one and with two Ps: a shell that spawned a goroutine whose
+// scheduling mattered, or read the wall clock, would change the hash.
+func TestGOMAXPROCS(t *testing.T) {
+	prev := runtime.GOMAXPROCS(1)
+	defer runtime.GOMAXPROCS(prev)
+	one := Run(small(7))
+	runtime.GOMAXPROCS(2)
+	two := Run(small(7))
+	if one.Hash != two.Hash {
+		t.Fatalf("seed 7: GOMAXPROCS 1 gave %s, 2 gave %s", one.Hash, two.Hash)
+	}
+}
+
+func TestTraceKept(t *testing.T) {
+	c := small(3)
+	c.KeepTrace = true
+	r := Run(c)
+	if len(r.Trace) == 0 || !strings.Contains(strings.Join(r.Trace, "\n"), "allocated uid-") {
+		t.Fatalf("trace has %d lines and no allocation", len(r.Trace))
+	}
+	if plain := Run(small(3)); plain.Hash != r.Hash {
+		t.Fatalf("keeping the trace changed the hash: %s vs %s", r.Hash, plain.Hash)
+	}
+}
+
+// TestSwarm is the small swarm of make test-ut: every seed must pass every invariant.
+func TestSwarm(t *testing.T) {
+	n := uint64(100)
+	if testing.Short() {
+		n = 20
+	}
+	start := time.Now()
+	var faults Stats
+	for _, r := range Swarm(small(0), 1, n) {
+		if r.Kind != OK {
+			t.Errorf("%s failure: %s\nreproduce: %s", r.Kind, r.Err, r.Config.Repro())
+		}
+		faults.Crashes += r.Stats.Crashes
+		faults.WriteFaults += r.Stats.WriteFaults
+		faults.LostTerms += r.Stats.LostTerms
+		faults.Outages += r.Stats.Outages
+	}
+	if faults.Crashes == 0 || faults.WriteFaults == 0 || faults.LostTerms == 0 || faults.Outages == 0 {
+		t.Errorf("the swarm did not exercise every fault: %+v", faults)
+	}
+	t.Logf("%d seeds in %s; faults %+v", n, time.Since(start).Round(time.Millisecond), faults)
+}
+
+// TestPlantsCaught proves the invariants have teeth: each planted bug fails a small swarm with the
+// kind of failure it should.
+func TestPlantsCaught(t *testing.T) {
+	want := map[string]string{ // the invariant that must catch each plant
+		string(PlantNoCooldown):     "cooldown",
+		string(PlantReleaseByName):  "pod-has-its-ports",
+		string(PlantAckFailedWrite): "",
+	}
+	for _, name := range PlantNames() {
+		t.Run(name, func(t *testing.T) {
+			inv, listed := want[name]
+			if !listed {
+				t.Fatalf("plant %s has no expectation in this test", name)
+			}
+			base := small(0)
+			base.Plant = Plant(name)
+			caught := 0
+			for _, r := range Swarm(base, 1, 10) {
+				if r.Kind == Crash {
+					t.Fatalf("seed %d crashed: %s", r.Config.Seed, r.Err)
+				}
+				if r.Kind != OK && (inv == "" || strings.Contains(r.Err, "invariant "+inv+" ")) {
+					caught++
+				}
+			}
+			if caught == 0 {
+				t.Fatalf("plant %s was not caught by 10 seeds", name)
+			}
+			t.Logf("plant %s caught by %d of 10 seeds", name, caught)
+		})
+	}
+}
+
+func TestParsePlant(t *testing.T) {
+	if _, err := ParsePlant("nope"); err == nil || !strings.Contains(err.Error(), "no-cooldown") {
+		t.Fatalf("ParsePlant(nope) = %v; want an error listing the plants", err)
+	}
+	if p, err := ParsePlant("no-cooldown"); err != nil || p != PlantNoCooldown {
+		t.Fatalf("ParsePlant(no-cooldown) = %q, %v", p, err)
+	}
+}
+
+func TestCrashIsReported(t *testing.T) {
+	r := Run(Config{Seed: 1, Pods: 0, Duration: time.Second})
+	if r.Kind != Crash {
+		t.Fatalf("pods 0: kind %s; want crash", r.Kind)
+	}
+}

@@ -1,0 +1,182 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+
+	"github.com/knitter-cni/knitter/core/alloc"
+	"github.com/knitter-cni/knitter/core/model"
+)
+
+// simPod is the workload's view of one pod: what it wants and what the manager answered.
+type simPod struct {
+	uid, name, tenant, network string
+	wantUp                     bool
+	allocated                  bool // the manager acknowledged its allocation and it was not released since
+	released                   bool // the manager acknowledged its release
+	ips                        []netip.Addr
+	syncing                    bool // a sync event is pending
+	attempts                   int
+}
+
+func (p *simPod) settled() bool {
+	if p.wantUp {
+		return p.allocated
+	}
+	return p.released
+}
+
+// workload creates, deletes and replaces pods through the manager, as the agents' CNI calls would,
+// retrying every failure until it lands.
+type workload struct {
+	w      *World
+	sys    *system
+	rng    *rand.Rand
+	check  *checker
+	plant  Plant
+	target int
+	pods   map[string]*simPod
+	order  []string          // uids in creation order: deterministic iteration
+	byName map[string]string // tenant/name -> newest uid
+	next   int
+	stats  Stats
+}
+
+var tenants = []struct{ name, cidr string }{
+	{"acme", "10.1.0.0/22"},
+	{"umbrella", "10.2.0.0/22"},
+}
+
+// setup creates the tenants and networks through the manager; it retries until the manager serves.
+func (wl *workload) setup() error {
+	ctx := context.Background()
+	for _, t := range tenants {
+		cmds := []alloc.Command{
+			alloc.CreateTenantCmd{Tenant: model.Tenant{Name: t.name}},
+			alloc.CreateNetworkCmd{Network: model.Network{Tenant: t.name, Name: "net", Type: model.Overlay,
+				IPv4: &model.Subnet{CIDR: netip.MustParsePrefix(t.cidr)}}},
+		}
+		for _, c := range cmds {
+			if _, err := wl.sys.mgr.Do(ctx, c); err != nil {
+				return fmt.Errorf("setup %s: %w", c.Op(), err)
+			}
+		}
+	}
+	return nil
+}
+
+// live returns the pods that want to be up.
+func (wl *workload) live() []*simPod {
+	var out []*simPod
+	for _, uid := range wl.order {
+		if p := wl.pods[uid]; p.wantUp {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// act is one workload step: create a pod, delete one, or replace one (delete and create a pod of
+// the same name, as a Deployment's rollout or a StatefulSet's recreation does).
+func (wl *workload) act() {
+	live := wl.live()
+	r := wl.rng.IntN(100)
+	switch {
+	case len(live) < wl.target && r < 50:
+		t := tenants[wl.rng.IntN(len(tenants))].name
+		wl.create(t, fmt.Sprintf("web-%d", wl.rng.IntN(wl.target*2)))
+	case len(live) > 0 && r < 80:
+		wl.delete(live[wl.rng.IntN(len(live))])
+	case len(live) > 0:
+		old := live[wl.rng.IntN(len(live))]
+		wl.delete(old)
+		wl.create(old.tenant, old.name)
+	}
+}
+
+func (wl *workload) create(tenant, name string) {
+	wl.next++
+	p := &simPod{uid: fmt.Sprintf("uid-%05d", wl.next), name: name, tenant: tenant, network: tenant + "/net", wantUp: true}
+	wl.pods[p.uid] = p
+	wl.order = append(wl.order, p.uid)
+	wl.byName[tenant+"/"+name] = p.uid
+	wl.stats.Created++
+	wl.w.Record("create %s %s/%s", p.uid, tenant, name)
+	wl.schedule(p, 0)
+}
+
+func (wl *workload) delete(p *simPod) {
+	p.wantUp = false
+	wl.stats.Deleted++
+	wl.w.Record("delete %s", p.uid)
+	wl.schedule(p, int64(wl.rng.IntN(50)))
+}
+
+func (wl *workload) schedule(p *simPod, delay int64) {
+	if p.syncing {
+		return
+	}
+	p.syncing = true
+	wl.w.After(delay, "sync "+p.uid, func() { p.syncing = false; wl.sync(p) })
+}
+
+// sync moves one pod towards what it wants: allocate or release, retried on any error.
+func (wl *workload) sync(p *simPod) {
+	if p.settled() {
+		return
+	}
+	ctx := context.Background()
+	mgr := wl.sys.mgr
+	var err error
+	switch {
+	case mgr == nil:
+		err = errors.New("no manager running")
+	case p.wantUp:
+		var res any
+		res, err = mgr.Do(ctx, alloc.AllocatePodCmd{As: alloc.AsSystem, PodRequest: alloc.PodRequest{
+			Pod:      model.PodRef{UID: p.uid, Namespace: p.tenant, Name: p.name},
+			Tenant:   p.tenant,
+			Requests: []model.AttachRequest{{Network: "net", Interface: "eth0", DefaultRoute: true}},
+		}})
+		if err == nil {
+			pod := res.(model.Pod)
+			p.ips = nil
+			for _, port := range pod.Ports {
+				p.ips = append(p.ips, port.IPs...)
+			}
+			p.allocated = true
+			wl.stats.Allocated++
+			wl.check.allocated(p)
+			wl.w.Record("allocated %s %v", p.uid, p.ips)
+		}
+	default:
+		uid := p.uid
+		if wl.plant == PlantReleaseByName {
+			uid = wl.byName[p.tenant+"/"+p.name]
+		}
+		_, err = mgr.Do(ctx, alloc.ReleasePodCmd{As: alloc.AsSystem, UID: uid})
+		if err == nil {
+			wasAllocated := p.allocated
+			p.allocated, p.released = false, true
+			wl.stats.Released++
+			if wasAllocated {
+				wl.check.released(p)
+			}
+			wl.w.Record("released %s", p.uid)
+		}
+	}
+	if err != nil {
+		p.attempts++
+		wl.stats.Retries++
+		wl.w.Record("retry %s: %v", p.uid, err)
+		wl.schedule(p, 50+int64(wl.rng.IntN(400)))
+		return
+	}
+	// A pod deleted while its allocation was in flight releases next.
+	if !p.settled() {
+		wl.schedule(p, int64(wl.rng.IntN(50)))
+	}
+}
