@@ -24,6 +24,9 @@ BENCH      ?= .
 BENCHTIME  ?= 1s
 BENCHCOUNT ?= 1
 FUZZTIME   ?= 10s
+# SEEDS and JOBS size make sim-swarm.
+SEEDS      ?= 1..500
+JOBS       ?= 2
 E2E_PKG    ?= ./e2e/...
 E2E_FLAGS  ?=
 E2E_TIMEOUT ?= 60m
@@ -35,7 +38,7 @@ LDFLAGS    ?= -s -w
 # every CNI call pays. The agent does the real work.
 PLUGIN_FORBIDDEN_IMPORTS := ^(k8s\.io/client-go|go\.etcd\.io)(/|$$)
 
-.PHONY: all build verify fmt-check vet lint plugin-deps layering test-ut test-e2e test-monitor-integration test-e2e-kube kube-up kube-down bench fuzz tools clean help
+.PHONY: all build verify fmt-check vet lint plugin-deps layering test-ut test-e2e test-monitor-integration test-e2e-kube kube-up kube-down bench fuzz sim-swarm tools clean help
 
 all: build ## Same as build.
 
@@ -112,6 +115,9 @@ test-e2e-kube: ## kube-up, the e2e suite on the kube driver, kube-down (the clus
 	hack/kube-down.sh; \
 	exit $$rc
 
+sim-swarm: ## Run a large swarm of the deterministic simulator (SEEDS=1..500, JOBS=2); prints failures' reproducing commands.
+	$(GO) run ./cmd/knitter-sim swarm --seeds $(SEEDS) --jobs $(JOBS)
+
 bench: ## Run benchmarks into _output/bench.txt (BENCH regexp, BENCHTIME, BENCHCOUNT, PKG).
 	@pkgs="$(PKG)"; [ -n "$$pkgs" ] || pkgs=$$(hack/go-packages.sh --having Benchmark); \
 	if [ -z "$$pkgs" ]; then echo "bench: no benchmarks yet, nothing to run"; exit 0; fi; \
@@ -137,6 +143,7 @@ help: ## List targets and variables.
 	@echo "Variables (make TARGET VAR=value):"
 	@echo "  PKG          packages for test-ut, bench, fuzz (default: all but e2e / those with benchmarks / fuzz targets)"
 	@echo "  TESTFLAGS    extra go test flags for test-ut and bench, e.g. TESTFLAGS='-run TestX -v'"
+	@echo "  SEEDS, JOBS  sim-swarm's seed range (default $(SEEDS)) and runs at a time (default $(JOBS))"
 	@echo "  BENCH        benchmark regexp (default $(BENCH)); BENCHTIME (default $(BENCHTIME)); BENCHCOUNT (default $(BENCHCOUNT))"
 	@echo "  FUZZTIME     time per fuzz target (default $(FUZZTIME))"
 	@echo "  E2E_FLAGS    flags for the e2e test binaries, e.g. E2E_FLAGS='-ginkgo.focus=overlay -ginkgo.v'"

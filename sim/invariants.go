@@ -30,7 +30,6 @@ type checker struct {
 	freed    map[string]int64 // "network|ip" -> when the manager acknowledged its release
 	failed   *Violation       // the first violation
 	n        int              // steps checked
-	lastSum  [32]byte         // the store's contents at the last full check
 }
 
 func (c *checker) fail(kind Kind, name, format string, args ...any) {

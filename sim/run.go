@@ -59,6 +59,17 @@ type Result struct {
 	Trace  []string // with KeepTrace
 }
 
+// Validate checks a configuration; a run of an invalid one reports a Crash with this error.
+func (c Config) Validate() error {
+	if c.Pods < 1 || c.Pods > 400 {
+		return fmt.Errorf("pods: %d is out of range; give 1-400 (the networks are sized for that)", c.Pods)
+	}
+	if c.Duration <= 0 {
+		return fmt.Errorf("duration: %s; give a positive virtual duration such as 2m", c.Duration)
+	}
+	return nil
+}
+
 // Repro is the command that reproduces the run.
 func (c Config) Repro() string {
 	s := fmt.Sprintf("knitter-sim run --seed %d --pods %d --duration %s --faults=%t", c.Seed, c.Pods, c.Duration, c.Faults)
@@ -81,8 +92,8 @@ func Run(cfg Config) (res Result) {
 		res.Hash, res.Trace = w.Hash(), w.log
 		res.Stats.Events = w.Steps()
 	}()
-	if cfg.Pods < 1 {
-		return Result{Config: cfg, Kind: Crash, Err: "pods: must be at least 1"}
+	if err := cfg.Validate(); err != nil {
+		return fail(res, Crash, err)
 	}
 	acfg := alloc.DefaultConfig()
 	mcfg := acfg

@@ -62,7 +62,7 @@ func TestTraceKept(t *testing.T) {
 
 // TestSwarm is the small swarm of make test-ut: every seed must pass every invariant.
 func TestSwarm(t *testing.T) {
-	n := uint64(100)
+	n := uint64(150 / raceScale)
 	if testing.Short() {
 		n = 20
 	}
@@ -125,9 +125,9 @@ func TestParsePlant(t *testing.T) {
 	}
 }
 
-func TestCrashIsReported(t *testing.T) {
+func TestInvalidConfigIsReported(t *testing.T) {
 	r := Run(Config{Seed: 1, Pods: 0, Duration: time.Second})
-	if r.Kind != Crash {
-		t.Fatalf("pods 0: kind %s; want crash", r.Kind)
+	if r.Kind != Crash || !strings.Contains(r.Err, "pods") {
+		t.Fatalf("pods 0: kind %s (%s); want crash naming pods", r.Kind, r.Err)
 	}
 }

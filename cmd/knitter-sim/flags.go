@@ -1,0 +1,37 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/knitter-cni/knitter/sim"
+	"github.com/spf13/pflag"
+)
+
+// runFlags are the settings every run shares.
+type runFlags struct {
+	pods     int
+	duration time.Duration
+	faults   bool
+	plant    string
+}
+
+func (f *runFlags) register(fs *pflag.FlagSet) {
+	def := sim.DefaultConfig(0)
+	fs.IntVar(&f.pods, "pods", def.Pods, "live pods the workload aims for")
+	fs.DurationVar(&f.duration, "duration", def.Duration, "virtual time of the fault phase (a liveness phase follows)")
+	fs.BoolVar(&f.faults, "faults", def.Faults, "inject manager crashes, failed store writes, store outages and lost terms")
+	fs.StringVar(&f.plant, "plant", "", "plant a bug on purpose (see 'knitter-sim plants')")
+}
+
+func (f *runFlags) config(seed uint64) (sim.Config, error) {
+	p, err := sim.ParsePlant(f.plant)
+	if err != nil {
+		return sim.Config{}, err
+	}
+	c := sim.Config{Seed: seed, Pods: f.pods, Duration: f.duration, Faults: f.faults, Plant: p}
+	if err := c.Validate(); err != nil {
+		return sim.Config{}, fmt.Errorf("--%w", err)
+	}
+	return c, nil
+}

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/knitter-cni/knitter/sim"
+	"github.com/spf13/cobra"
+)
+
+func runCommand() *cobra.Command {
+	var (
+		f     runFlags
+		seed  uint64
+		trace string
+	)
+	cmd := &cobra.Command{
+		Use:   "run --seed N",
+		Short: "Run one seed and print a summary and its trace hash",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.config(seed)
+			if err != nil {
+				return err
+			}
+			cfg.KeepTrace = trace != ""
+			r := sim.Run(cfg)
+			out := cmd.OutOrStdout()
+			s := r.Stats
+			fmt.Fprintf(out, "seed %d: %s  trace %s\n", cfg.Seed, r.Kind, r.Hash)
+			fmt.Fprintf(out, "  events %d  pods created %d deleted %d  allocations %d releases %d retries %d  pods at end %d\n",
+				s.Events, s.Created, s.Deleted, s.Allocated, s.Released, s.Retries, s.FinalPods)
+			fmt.Fprintf(out, "  faults: crashes %d  failed writes %d  lost terms %d  outages %d\n",
+				s.Crashes, s.WriteFaults, s.LostTerms, s.Outages)
+			if trace != "" {
+				if err := os.WriteFile(trace, []byte(strings.Join(r.Trace, "\n")+"\n"), 0o644); err != nil {
+					return fmt.Errorf("writing --trace: %w", err)
+				}
+			}
+			if r.Kind != sim.OK {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s\nreproduce: %s\n", r.Err, cfg.Repro())
+				return exitError{code(r.Kind)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "the seed: it decides every workload step, fault and timing")
+	cmd.Flags().StringVar(&trace, "trace", "", "write every trace line to this file")
+	f.register(cmd.Flags())
+	return cmd
+}
