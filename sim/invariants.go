@@ -158,6 +158,11 @@ func (c *checker) final() {
 	if len(leaked) > 0 {
 		c.fail(Liveness, "no-leaked-port", "%d pods that were deleted still hold ports: %v", len(leaked), head(leaked, 10))
 	}
+	if ns := c.wl.nodes; ns != nil {
+		if n := ns.attached(); n != len(want) {
+			c.fail(Liveness, "sandboxes-match-pods", "%d sandboxes hold links on the nodes; %d pods want to be up", n, len(want))
+		}
+	}
 	if len(pods) != len(want) {
 		c.fail(Liveness, "pods-converge", "the manager holds %d pods; %d want to be up", len(pods), len(want))
 	}

@@ -22,6 +22,9 @@ const (
 // Config is one run.
 type Config struct {
 	Seed uint64
+	// Nodes is the number of nodes, each with a real agent that pods' CNI ADD and DEL go through;
+	// 0 means the workload calls the manager directly.
+	Nodes int
 	// Pods is the number of live pods the workload aims for.
 	Pods int
 	// Duration is the virtual time of the fault phase; a liveness phase of LivenessBound follows.
@@ -36,7 +39,7 @@ type Config struct {
 
 // DefaultConfig is the run the CLI and the test swarm use unless told otherwise.
 func DefaultConfig(seed uint64) Config {
-	return Config{Seed: seed, Pods: 40, Duration: 2 * time.Minute, Faults: true}
+	return Config{Seed: seed, Nodes: 3, Pods: 40, Duration: 2 * time.Minute, Faults: true}
 }
 
 // LivenessBound is how long, in virtual time, the system has to converge once faults stop.
@@ -64,6 +67,9 @@ func (c Config) Validate() error {
 	if c.Pods < 1 || c.Pods > 400 {
 		return fmt.Errorf("pods: %d is out of range; give 1-400 (the networks are sized for that)", c.Pods)
 	}
+	if c.Nodes < 0 || c.Nodes > 250 {
+		return fmt.Errorf("nodes: %d is out of range; give 0-250", c.Nodes)
+	}
 	if c.Duration <= 0 {
 		return fmt.Errorf("duration: %s; give a positive virtual duration such as 2m", c.Duration)
 	}
@@ -72,7 +78,7 @@ func (c Config) Validate() error {
 
 // Repro is the command that reproduces the run.
 func (c Config) Repro() string {
-	s := fmt.Sprintf("knitter-sim run --seed %d --pods %d --duration %s --faults=%t", c.Seed, c.Pods, c.Duration, c.Faults)
+	s := fmt.Sprintf("knitter-sim run --seed %d --nodes %d --pods %d --duration %s --faults=%t", c.Seed, c.Nodes, c.Pods, c.Duration, c.Faults)
 	if c.Plant != PlantNone {
 		s += " --plant " + string(c.Plant)
 	}
@@ -114,6 +120,17 @@ func Run(cfg Config) (res Result) {
 	}
 	if err := wl.setup(); err != nil {
 		return fail(res, Crash, err)
+	}
+	if cfg.Nodes > 0 {
+		ns, err := newNodes(cfg.Nodes, sys)
+		if err != nil {
+			return fail(res, Crash, err)
+		}
+		wl.nodes = ns
+		sys.changed = func() { ns.retarget(sys) }
+		var beat func()
+		beat = func() { ns.heartbeat(); w.After(5000, "heartbeat", beat) }
+		w.After(0, "heartbeat", beat)
 	}
 
 	end := cfg.Duration.Milliseconds()

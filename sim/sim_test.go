@@ -12,9 +12,20 @@ func small(seed uint64) Config {
 	return Config{Seed: seed, Pods: 15, Duration: 20 * time.Second, Faults: true}
 }
 
+// withAgents is small with three nodes whose real agents serve every pod's CNI ADD and DEL.
+func withAgents(seed uint64) Config {
+	c := small(seed)
+	c.Nodes = 3
+	return c
+}
+
+// modes are the two ways the workload reaches the manager.
+var modes = map[string]func(uint64) Config{"direct": small, "agents": withAgents}
+
 func TestSameSeedSameHash(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 42} {
-		a, b := Run(small(seed)), Run(small(seed))
+		mk := modes[[]string{"direct", "agents"}[seed%2]]
+		a, b := Run(mk(seed)), Run(mk(seed))
 		if a.Kind != OK {
 			t.Fatalf("seed %d: %s: %s", seed, a.Kind, a.Err)
 		}
@@ -40,11 +51,14 @@ func TestDifferentSeedsDiffer(t *testing.T) {
 func TestGOMAXPROCS(t *testing.T) {
 	prev := runtime.GOMAXPROCS(1)
 	defer runtime.GOMAXPROCS(prev)
-	one := Run(small(7))
-	runtime.GOMAXPROCS(2)
-	two := Run(small(7))
-	if one.Hash != two.Hash {
-		t.Fatalf("seed 7: GOMAXPROCS 1 gave %s, 2 gave %s", one.Hash, two.Hash)
+	for name, mk := range modes {
+		runtime.GOMAXPROCS(1)
+		one := Run(mk(7))
+		runtime.GOMAXPROCS(2)
+		two := Run(mk(7))
+		if one.Hash != two.Hash {
+			t.Errorf("%s seed 7: GOMAXPROCS 1 gave %s, 2 gave %s", name, one.Hash, two.Hash)
+		}
 	}
 }
 
@@ -62,13 +76,14 @@ func TestTraceKept(t *testing.T) {
 
 // TestSwarm is the small swarm of make test-ut: every seed must pass every invariant.
 func TestSwarm(t *testing.T) {
-	n := uint64(150 / raceScale)
+	n := uint64(100 / raceScale)
 	if testing.Short() {
-		n = 20
+		n = 10
 	}
 	start := time.Now()
 	var faults Stats
-	for _, r := range Swarm(small(0), 1, n) {
+	results := append(Swarm(small(0), 1, n), Swarm(withAgents(0), 1, n)...)
+	for _, r := range results {
 		if r.Kind != OK {
 			t.Errorf("%s failure: %s\nreproduce: %s", r.Kind, r.Err, r.Config.Repro())
 		}
@@ -80,7 +95,7 @@ func TestSwarm(t *testing.T) {
 	if faults.Crashes == 0 || faults.WriteFaults == 0 || faults.LostTerms == 0 || faults.Outages == 0 {
 		t.Errorf("the swarm did not exercise every fault: %+v", faults)
 	}
-	t.Logf("%d seeds in %s; faults %+v", n, time.Since(start).Round(time.Millisecond), faults)
+	t.Logf("%d seeds in %s; faults %+v", len(results), time.Since(start).Round(time.Millisecond), faults)
 }
 
 // TestPlantsCaught proves the invariants have teeth: each planted bug fails a small swarm with the
@@ -92,27 +107,29 @@ func TestPlantsCaught(t *testing.T) {
 		string(PlantAckFailedWrite): "",
 	}
 	for _, name := range PlantNames() {
-		t.Run(name, func(t *testing.T) {
-			inv, listed := want[name]
-			if !listed {
-				t.Fatalf("plant %s has no expectation in this test", name)
-			}
-			base := small(0)
-			base.Plant = Plant(name)
-			caught := 0
-			for _, r := range Swarm(base, 1, 10) {
-				if r.Kind == Crash {
-					t.Fatalf("seed %d crashed: %s", r.Config.Seed, r.Err)
+		for mode, mk := range modes {
+			t.Run(name+"/"+mode, func(t *testing.T) {
+				inv, listed := want[name]
+				if !listed {
+					t.Fatalf("plant %s has no expectation in this test", name)
 				}
-				if r.Kind != OK && (inv == "" || strings.Contains(r.Err, "invariant "+inv+" ")) {
-					caught++
+				base := mk(0)
+				base.Plant = Plant(name)
+				caught := 0
+				for _, r := range Swarm(base, 1, 10) {
+					if r.Kind == Crash {
+						t.Fatalf("seed %d crashed: %s", r.Config.Seed, r.Err)
+					}
+					if r.Kind != OK && (inv == "" || strings.Contains(r.Err, "invariant "+inv+" ")) {
+						caught++
+					}
 				}
-			}
-			if caught == 0 {
-				t.Fatalf("plant %s was not caught by 10 seeds", name)
-			}
-			t.Logf("plant %s caught by %d of 10 seeds", name, caught)
-		})
+				if caught == 0 {
+					t.Fatalf("plant %s was not caught by 10 seeds", name)
+				}
+				t.Logf("plant %s caught by %d of 10 seeds", name, caught)
+			})
+		}
 	}
 }
 

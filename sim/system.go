@@ -21,6 +21,14 @@ type system struct {
 	mgr   *manager.Manager
 	term  manager.Term
 	gen   int // manager incarnations, for names and the trace
+	// changed runs after a start or a crash (the agents' clients follow the running manager).
+	changed func()
+}
+
+func (s *system) notify() {
+	if s.changed != nil {
+		s.changed()
+	}
 }
 
 func newSystem(w *World, cfg, mcfg alloc.Config, plant Plant) *system {
@@ -40,6 +48,7 @@ func (s *system) start() error {
 		return fmt.Errorf("starting manager %d: %w", s.gen, err)
 	}
 	s.mgr, s.term = m, nil
+	s.notify()
 	return nil
 }
 
@@ -52,6 +61,7 @@ func (s *system) crash() {
 		s.store.LoseTerm()
 	}
 	s.mgr, s.term = nil, nil
+	s.notify()
 }
 
 // lead is the leader loop as one step: a manager that does not serve campaigns and activates. Over

@@ -18,6 +18,7 @@ type simPod struct {
 	allocated                  bool // the manager acknowledged its allocation and it was not released since
 	released                   bool // the manager acknowledged its release
 	ips                        []netip.Addr
+	node                       int  // the node it runs on, with agents
 	syncing                    bool // a sync event is pending
 	attempts                   int
 }
@@ -43,6 +44,7 @@ type workload struct {
 	byName map[string]string // tenant/name -> newest uid
 	next   int
 	stats  Stats
+	nodes  *nodes // nil: the workload calls the manager directly
 }
 
 var tenants = []struct{ name, cidr string }{
@@ -58,6 +60,7 @@ func (wl *workload) setup() error {
 			alloc.CreateTenantCmd{Tenant: model.Tenant{Name: t.name}},
 			alloc.CreateNetworkCmd{Network: model.Network{Tenant: t.name, Name: "net", Type: model.Overlay,
 				IPv4: &model.Subnet{CIDR: netip.MustParsePrefix(t.cidr)}}},
+			alloc.UpdateTenantCmd{Tenant: model.Tenant{Name: t.name, DefaultNetwork: "net"}},
 		}
 		for _, c := range cmds {
 			if _, err := wl.sys.mgr.Do(ctx, c); err != nil {
@@ -100,6 +103,9 @@ func (wl *workload) act() {
 func (wl *workload) create(tenant, name string) {
 	wl.next++
 	p := &simPod{uid: fmt.Sprintf("uid-%05d", wl.next), name: name, tenant: tenant, network: tenant + "/net", wantUp: true}
+	if wl.nodes != nil {
+		p.node = wl.rng.IntN(len(wl.nodes.list))
+	}
 	wl.pods[p.uid] = p
 	wl.order = append(wl.order, p.uid)
 	wl.byName[tenant+"/"+name] = p.uid
@@ -134,6 +140,18 @@ func (wl *workload) sync(p *simPod) {
 	switch {
 	case mgr == nil:
 		err = errors.New("no manager running")
+	case p.wantUp && wl.nodes != nil:
+		// The runtime's CNI ADD through the node's agent, which allocates at the manager.
+		if err = wl.nodes.add(p); err == nil {
+			var pod model.Pod
+			var found bool
+			if verr := mgr.View(func(s *alloc.State) { pod, found = s.Pod(p.uid) }); verr != nil || !found {
+				err = fmt.Errorf("ADD succeeded but the manager shows no pod %s (%v)", p.uid, verr)
+				wl.check.fail(Safety, "add-allocates", "%v", err)
+				break
+			}
+			wl.gotPod(p, pod)
+		}
 	case p.wantUp:
 		var res any
 		res, err = mgr.Do(ctx, alloc.AllocatePodCmd{As: alloc.AsSystem, PodRequest: alloc.PodRequest{
@@ -142,17 +160,15 @@ func (wl *workload) sync(p *simPod) {
 			Requests: []model.AttachRequest{{Network: "net", Interface: "eth0", DefaultRoute: true}},
 		}})
 		if err == nil {
-			pod := res.(model.Pod)
-			p.ips = nil
-			for _, port := range pod.Ports {
-				p.ips = append(p.ips, port.IPs...)
-			}
-			p.allocated = true
-			wl.stats.Allocated++
-			wl.check.allocated(p)
-			wl.w.Record("allocated %s %v", p.uid, p.ips)
+			wl.gotPod(p, res.(model.Pod))
 		}
 	default:
+		if wl.nodes != nil {
+			// The runtime's CNI DEL first; the release is the monitor's, once the pod is gone.
+			if err = wl.nodes.del(p); err != nil {
+				break
+			}
+		}
 		uid := p.uid
 		if wl.plant == PlantReleaseByName {
 			uid = wl.byName[p.tenant+"/"+p.name]
@@ -179,4 +195,16 @@ func (wl *workload) sync(p *simPod) {
 	if !p.settled() {
 		wl.schedule(p, int64(wl.rng.IntN(50)))
 	}
+}
+
+// gotPod records an acknowledged allocation.
+func (wl *workload) gotPod(p *simPod, pod model.Pod) {
+	p.ips = nil
+	for _, port := range pod.Ports {
+		p.ips = append(p.ips, port.IPs...)
+	}
+	p.allocated = true
+	wl.stats.Allocated++
+	wl.check.allocated(p)
+	wl.w.Record("allocated %s %v", p.uid, p.ips)
 }

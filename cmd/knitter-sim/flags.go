@@ -10,6 +10,7 @@ import (
 
 // runFlags are the settings every run shares.
 type runFlags struct {
+	nodes    int
 	pods     int
 	duration time.Duration
 	faults   bool
@@ -18,6 +19,7 @@ type runFlags struct {
 
 func (f *runFlags) register(fs *pflag.FlagSet) {
 	def := sim.DefaultConfig(0)
+	fs.IntVar(&f.nodes, "nodes", def.Nodes, "nodes, each with a real agent that CNI ADD and DEL go through (0: call the manager directly)")
 	fs.IntVar(&f.pods, "pods", def.Pods, "live pods the workload aims for")
 	fs.DurationVar(&f.duration, "duration", def.Duration, "virtual time of the fault phase (a liveness phase follows)")
 	fs.BoolVar(&f.faults, "faults", def.Faults, "inject manager crashes, failed store writes, store outages and lost terms")
@@ -29,7 +31,7 @@ func (f *runFlags) config(seed uint64) (sim.Config, error) {
 	if err != nil {
 		return sim.Config{}, err
 	}
-	c := sim.Config{Seed: seed, Pods: f.pods, Duration: f.duration, Faults: f.faults, Plant: p}
+	c := sim.Config{Seed: seed, Nodes: f.nodes, Pods: f.pods, Duration: f.duration, Faults: f.faults, Plant: p}
 	if err := c.Validate(); err != nil {
 		return sim.Config{}, fmt.Errorf("--%w", err)
 	}

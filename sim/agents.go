@@ -1,0 +1,106 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+
+	"github.com/knitter-cni/knitter/agent"
+	"github.com/knitter-cni/knitter/agent/wire"
+	"github.com/knitter-cni/knitter/core/plan"
+	"github.com/knitter-cni/knitter/fakes/fakecheckpoints"
+	"github.com/knitter-cni/knitter/fakes/fakedp"
+	"github.com/knitter-cni/knitter/fakes/fakemanager"
+	"github.com/knitter-cni/knitter/fakes/fakepods"
+)
+
+// node is one simulated node: the real agent shell over the in-memory dataplane, pod source and
+// checkpoint store, calling the manager in-process.
+type node struct {
+	name   string
+	agent  *agent.Agent
+	dp     *fakedp.Fake
+	client *fakemanager.Client
+	netns  map[string]string // container id -> the fake namespace
+}
+
+// nodes are the simulated nodes and the pod source they share (the API server's pods).
+type nodes struct {
+	list []*node
+	pods *fakepods.Pods
+}
+
+func newNodes(n int, sys *system) (*nodes, error) {
+	ns := &nodes{pods: fakepods.New()}
+	for i := range n {
+		dp := fakedp.New()
+		dp.AddNIC("eth0", 1500)
+		nd := &node{name: fmt.Sprintf("node-%d", i+1), dp: dp, client: fakemanager.New(sys.mgr), netns: map[string]string{}}
+		a, err := agent.New(dp, ns.pods, nd.client, fakecheckpoints.New(), agent.Options{
+			Node: plan.Node{Name: nd.name, VTEP: netip.AddrFrom4([4]byte{192, 168, 0, byte(i + 1)}), VTEPDevice: "eth0",
+				Uplinks: map[string]string{}, MTU: 1500},
+			NetnsExists: func(p string) bool { return dp.Links(p) != nil },
+			Logger:      slog.New(slog.DiscardHandler),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("starting the agent of %s: %w", nd.name, err)
+		}
+		nd.agent = a
+		ns.list = append(ns.list, nd)
+	}
+	return ns, nil
+}
+
+// retarget points every agent's client at the running manager (after a restart); with none
+// running, the clients answer unavailable.
+func (ns *nodes) retarget(sys *system) {
+	for _, nd := range ns.list {
+		if sys.mgr != nil {
+			nd.client.M = sys.mgr
+		}
+		nd.client.SetDown(sys.mgr == nil)
+	}
+}
+
+// add is the runtime's CNI ADD of p's sandbox on its node.
+func (ns *nodes) add(p *simPod) error {
+	nd := ns.list[p.node]
+	ns.pods.Put(p.tenant, p.name, p.uid, nil)
+	id := "c-" + p.uid
+	path, ok := nd.netns[id]
+	if !ok {
+		path = nd.dp.NewNetns()
+		nd.netns[id] = path
+	}
+	_, err := nd.agent.Add(context.Background(), wire.Request{CNIVersion: "1.1.0", Name: "knitter", ContainerID: id,
+		Netns: path, IfName: "eth0", Args: "IgnoreUnknown=1;K8S_POD_NAMESPACE=" + p.tenant + ";K8S_POD_NAME=" + p.name + ";K8S_POD_UID=" + p.uid})
+	return err
+}
+
+// del is the runtime's CNI DEL of p's sandbox.
+func (ns *nodes) del(p *simPod) error {
+	nd := ns.list[p.node]
+	id := "c-" + p.uid
+	return nd.agent.Del(context.Background(), wire.Request{ContainerID: id, IfName: "eth0", Netns: nd.netns[id]})
+}
+
+// heartbeat registers every node, as the agents' loops do.
+func (ns *nodes) heartbeat() {
+	for _, nd := range ns.list {
+		_ = nd.agent.Heartbeat(context.Background())
+	}
+}
+
+// attached returns how many sandboxes hold links on every node.
+func (ns *nodes) attached() int {
+	n := 0
+	for _, nd := range ns.list {
+		for _, path := range nd.netns {
+			if len(nd.dp.Links(path)) > 0 {
+				n++
+			}
+		}
+	}
+	return n
+}
