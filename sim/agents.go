@@ -22,7 +22,26 @@ type node struct {
 	agent  *agent.Agent
 	dp     *fakedp.Fake
 	client *fakemanager.Client
+	store  *fakecheckpoints.Fake
+	opts   agent.Options
+	pods   *fakepods.Pods
 	netns  map[string]string // container id -> the fake namespace
+}
+
+// restart is an agent process crash and start: what the checkpoint store did not write durably is
+// lost, and the new agent knows only what the store holds. With lose, the store is lost entirely.
+func (nd *node) restart(lose bool) error {
+	if lose {
+		nd.store = fakecheckpoints.New()
+	} else {
+		nd.store.Crash()
+	}
+	a, err := agent.New(nd.dp, nd.pods, nd.client, nd.store, nd.opts)
+	if err != nil {
+		return fmt.Errorf("restarting the agent of %s: %w", nd.name, err)
+	}
+	nd.agent = a
+	return nil
 }
 
 // nodes are the simulated nodes and the pod source they share (the API server's pods).
@@ -36,13 +55,15 @@ func newNodes(n int, sys *system) (*nodes, error) {
 	for i := range n {
 		dp := fakedp.New()
 		dp.AddNIC("eth0", 1500)
-		nd := &node{name: fmt.Sprintf("node-%d", i+1), dp: dp, client: fakemanager.New(sys.mgr), netns: map[string]string{}}
-		a, err := agent.New(dp, ns.pods, nd.client, fakecheckpoints.New(), agent.Options{
+		nd := &node{name: fmt.Sprintf("node-%d", i+1), dp: dp, client: fakemanager.New(sys.mgr), store: fakecheckpoints.New(),
+			pods: ns.pods, netns: map[string]string{}}
+		nd.opts = agent.Options{
 			Node: plan.Node{Name: nd.name, VTEP: netip.AddrFrom4([4]byte{192, 168, 0, byte(i + 1)}), VTEPDevice: "eth0",
 				Uplinks: map[string]string{}, MTU: 1500},
 			NetnsExists: func(p string) bool { return dp.Links(p) != nil },
 			Logger:      slog.New(slog.DiscardHandler),
-		})
+		}
+		a, err := agent.New(dp, ns.pods, nd.client, nd.store, nd.opts)
 		if err != nil {
 			return nil, fmt.Errorf("starting the agent of %s: %w", nd.name, err)
 		}

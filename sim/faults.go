@@ -9,7 +9,7 @@ var contextBG = context.Background()
 
 // scheduleFaults plants the fault processes: each fires at seeded random intervals until end, and
 // none fires once *on is false (the liveness phase).
-func scheduleFaults(w *World, sys *system, st *Stats, end int64, on *bool) {
+func scheduleFaults(w *World, sys *system, ns *nodes, plant Plant, st *Stats, end int64, on *bool) {
 	rng := w.Rand("faults")
 	every := func(name string, mean int64, fn func(r *rand.Rand)) {
 		var f func()
@@ -52,6 +52,17 @@ func scheduleFaults(w *World, sys *system, st *Stats, end int64, on *bool) {
 		st.LostTerms++
 		w.Record("fault lose-term %t", sys.store.LoseTerm())
 	})
+	// An agent process crashes and starts again over its checkpoint store.
+	if ns != nil {
+		every("agent-crash", 15_000, func(r *rand.Rand) {
+			nd := ns.list[r.IntN(len(ns.list))]
+			st.AgentCrashes++
+			w.Record("fault agent-crash %s", nd.name)
+			if err := nd.restart(plant == PlantLostCheckpoint); err != nil {
+				panic(err)
+			}
+		})
+	}
 	// The store is down for a while: campaigns, loads and writes fail.
 	every("outage", 15_000, func(r *rand.Rand) {
 		st.Outages++

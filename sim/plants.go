@@ -25,6 +25,9 @@ const (
 	// PlantAckFailedWrite is a store that acknowledges a write that failed: the manager keeps serving
 	// state that the store does not hold.
 	PlantAckFailedWrite Plant = "ack-failed-write"
+	// PlantLostCheckpoint makes a restarted agent lose its checkpoint store: it no longer knows the
+	// sandboxes it built, so their DEL leaves the links behind.
+	PlantLostCheckpoint Plant = "lost-checkpoint"
 )
 
 // Plants lists every planted bug with what it does.
@@ -33,6 +36,7 @@ func Plants() map[Plant]string {
 		PlantNoCooldown:     "the manager runs with cooldown 0 while the invariants expect the configured cooldown",
 		PlantReleaseByName:  "the workload releases the newest pod with a name instead of the pod it deletes",
 		PlantAckFailedWrite: "the store acknowledges a failed write, so the manager serves state the store lacks",
+		PlantLostCheckpoint: "a restarted agent has lost its checkpoints, so DEL leaves the sandbox's links (needs --nodes)",
 	}
 }
 

@@ -48,7 +48,7 @@ const LivenessBound = time.Minute
 // Stats counts what a run did.
 type Stats struct {
 	Events, Created, Deleted, Allocated, Released, Retries int
-	Crashes, WriteFaults, LostTerms, Outages               int
+	Crashes, WriteFaults, LostTerms, Outages, AgentCrashes int
 	FinalPods                                              int
 }
 
@@ -159,7 +159,7 @@ func Run(cfg Config) (res Result) {
 	w.After(0, "act", act)
 	// Faults.
 	if faultsOn {
-		scheduleFaults(w, sys, &wl.stats, end, &faultsOn)
+		scheduleFaults(w, sys, wl.nodes, cfg.Plant, &wl.stats, end, &faultsOn)
 	}
 	for w.Step(end) {
 		chk.step()

@@ -91,8 +91,9 @@ func TestSwarm(t *testing.T) {
 		faults.WriteFaults += r.Stats.WriteFaults
 		faults.LostTerms += r.Stats.LostTerms
 		faults.Outages += r.Stats.Outages
+		faults.AgentCrashes += r.Stats.AgentCrashes
 	}
-	if faults.Crashes == 0 || faults.WriteFaults == 0 || faults.LostTerms == 0 || faults.Outages == 0 {
+	if faults.Crashes == 0 || faults.WriteFaults == 0 || faults.LostTerms == 0 || faults.Outages == 0 || faults.AgentCrashes == 0 {
 		t.Errorf("the swarm did not exercise every fault: %+v", faults)
 	}
 	t.Logf("%d seeds in %s; faults %+v", len(results), time.Since(start).Round(time.Millisecond), faults)
@@ -105,9 +106,14 @@ func TestPlantsCaught(t *testing.T) {
 		string(PlantNoCooldown):     "cooldown",
 		string(PlantReleaseByName):  "pod-has-its-ports",
 		string(PlantAckFailedWrite): "",
+		string(PlantLostCheckpoint): "sandboxes-match-pods",
 	}
+	agentsOnly := map[string]bool{string(PlantLostCheckpoint): true}
 	for _, name := range PlantNames() {
 		for mode, mk := range modes {
+			if agentsOnly[name] && mode != "agents" {
+				continue // a bug of the agent's: the direct mode runs no agent to plant it in
+			}
 			t.Run(name+"/"+mode, func(t *testing.T) {
 				inv, listed := want[name]
 				if !listed {
