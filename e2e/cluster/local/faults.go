@@ -50,16 +50,21 @@ func (c *Cluster) KillSandbox(_ context.Context, pod *cluster.Pod) error {
 // RestartAgent implements cluster.Faults.
 func (c *Cluster) RestartAgent(ctx context.Context, node string, while func() error) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	n, ok := c.st.node(node)
 	if !ok {
+		c.mu.Unlock()
 		return fmt.Errorf("no node %q", node)
 	}
 	c.logf("stopping knitter-agent of %s (pid %d)", n.Name, n.Agent.Pid)
 	if err := n.Agent.stop(); err != nil {
+		c.mu.Unlock()
 		return err
 	}
+	// while may use the cluster itself (ForgetPod takes the lock), so it runs unlocked.
+	c.mu.Unlock()
 	werr := while()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.logf("starting knitter-agent of %s again", n.Name)
 	err := startAgent(ctx, n, filepath.Join(c.st.Bin, agentBin), &c.st.Manager, c.st.CNIBin, c.st.CNICache, c.st.Detached)
 	return errors.Join(werr, err, c.st.save())
