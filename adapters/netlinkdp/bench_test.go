@@ -194,14 +194,10 @@ func floorAttach(node *netlink.Handle, pod plan.Pod, bridges map[string]netlink.
 			if err := node.LinkAdd(veth); err != nil {
 				return err
 			}
-			if err := node.LinkSetMaster(veth, bridges[l.Bridge]); err != nil {
-				return err
-			}
-			if l.VLAN != 0 {
-				if err := node.BridgeVlanAdd(veth, l.VLAN, true, true, false, true); err != nil {
-					return err
-				}
-				if err := node.BridgeVlanDel(veth, 1, false, false, false, true); err != nil {
+			// A vlan link is a veth on no bridge (its tagging is the eBPF datapath's map entry,
+			// which the floor leaves out, so the floor is a little lower than the true minimum).
+			if l.Bridge != "" {
+				if err := node.LinkSetMaster(veth, bridges[l.Bridge]); err != nil {
 					return err
 				}
 			}
