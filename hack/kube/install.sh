@@ -1,7 +1,7 @@
 # hack/kube/install.sh installs Knitter into a Kubernetes cluster the way an operator does, for both
 # hack/kube-up.sh (the local cluster) and hack/kind-up.sh: build the images from the static
-# binaries, create the Secrets, `kubectl apply -k deploy/overlays/<overlay>`, mint the agents' token
-# once the manager serves, and wait until every node is Ready. Source it; KUBECTL must be a command
+# binaries, create the Secrets, `kubectl apply -k deploy/overlays/<overlay>`, mint the agents' and
+# the monitor's system tokens once the manager serves, and wait until every node is Ready. Source it; KUBECTL must be a command
 # (a function) that talks to the cluster.
 # shellcheck shell=bash
 
@@ -31,14 +31,15 @@ knitterctl_admin() {
 		--token-file "$KNITTER_PKI/knitter-admin.token" "$@"
 }
 
-# mint_agent_token creates the agents' system token in the manager and the Secret that holds it.
-mint_agent_token() {
+# mint_system_token NAME SECRET creates a system token NAME in the manager and the Secret SECRET
+# (key token) that holds it, unless the Secret exists.
+mint_system_token() {
 	local token
-	if KUBECTL -n "$KUBE_NS" get secret knitter-agent-token >/dev/null 2>&1; then
+	if KUBECTL -n "$KUBE_NS" get secret "$2" >/dev/null 2>&1; then
 		return 0
 	fi
-	token="$(knitterctl_admin token create knitter-agents --role system)"
-	KUBECTL -n "$KUBE_NS" create secret generic knitter-agent-token --from-literal=token="$token" >/dev/null
+	token="$(knitterctl_admin token create "$1" --role system)"
+	KUBECTL -n "$KUBE_NS" create secret generic "$2" --from-literal=token="$token" >/dev/null
 }
 
 manager_ready() {
@@ -56,7 +57,8 @@ install_knitter() {
 		KUBECTL -n "$KUBE_NS" logs statefulset/knitter-manager --tail=30 >&2 || true
 		return 1
 	fi
-	mint_agent_token
+	mint_system_token knitter-agents knitter-agent-token
+	mint_system_token knitter-monitor knitter-monitor-token
 	KUBECTL -n "$KUBE_NS" rollout status daemonset/knitter-agent --timeout=5m >/dev/null
 	if KUBECTL -n "$KUBE_NS" get deployment knitter-monitor >/dev/null 2>&1; then
 		KUBECTL -n "$KUBE_NS" rollout status deployment/knitter-monitor --timeout=5m >/dev/null
