@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/containernetworking/cni/pkg/types"
+	types100 "github.com/containernetworking/cni/pkg/types/100"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -16,14 +18,26 @@ var _ = Describe("the CNI lifecycle", Label("lifecycle"), func() {
 	It("answers a repeated ADD with the same result and leaves the interfaces as they were", func(ctx SpecContext) {
 		rt := runtimeOf(c)
 		pod := createPod(ctx, cluster.PodSpec{Name: podName("again"), Node: node2, Annotations: npwg("green@net1, mv@net2")})
-		first, err := json.Marshal(pod.Result)
-		Expect(err).NotTo(HaveOccurred())
+		// pod.Result is the runtime's copy of the first ADD's result. The CNI specification has the
+		// runtime keep the result as the configuration's cniVersion defines it, no more: containerd
+		// 1.6 keeps a 1.0.0 result and drops the interfaces' mtu, a field of 1.1.0. So the repeated
+		// ADDs must equal the first on the fields of its cniVersion, and each other in full.
+		first := specFields(pod.Result)
+		var prev []byte
 		for range 2 {
 			res, err := rt.Add(ctx, pod)
 			Expect(err).NotTo(HaveOccurred())
+			Expect(specFields(res)).To(Equal(first), "the repeated ADD's result, on the fields of cniVersion %s", pod.Result.CNIVersion)
 			again, err := json.Marshal(res)
 			Expect(err).NotTo(HaveOccurred())
-			Expect(string(again)).To(MatchJSON(first))
+			if prev != nil {
+				Expect(string(again)).To(MatchJSON(prev), "two repeated ADDs")
+			}
+			prev = again
+			for _, itf := range pod.Interfaces {
+				Expect(res.Interfaces).To(ContainElement(And(HaveField("Name", itf.Name), HaveField("Mtu", itf.MTU))),
+					"the result's interface %s and its MTU", itf.Name)
+			}
 		}
 		now, err := inspectorOf(c).PodInterfaces(ctx, pod)
 		Expect(err).NotTo(HaveOccurred())
@@ -103,4 +117,31 @@ func checkpointsOf(ctx SpecContext, in cluster.Inspector, pod *cluster.Pod) []st
 		}
 	}
 	return out
+}
+
+// specFields is a CNI result as JSON with only the fields its cniVersion defines: before 1.1.0 the
+// interfaces have no mtu, socketPath or pciID and the routes only dst and gw.
+func specFields(r *types100.Result) map[string]any {
+	GinkgoHelper()
+	raw, err := json.Marshal(r)
+	Expect(err).NotTo(HaveOccurred())
+	var m map[string]any
+	Expect(json.Unmarshal(raw, &m)).To(Succeed())
+	if r.CNIVersion == "1.1.0" {
+		return m
+	}
+	keep := func(list string, keys ...string) {
+		items, _ := m[list].([]any)
+		for _, it := range items {
+			obj, _ := it.(map[string]any)
+			for k := range obj {
+				if !slices.Contains(keys, k) {
+					delete(obj, k)
+				}
+			}
+		}
+	}
+	keep("interfaces", "name", "mac", "sandbox")
+	keep("routes", "dst", "gw")
+	return m
 }
