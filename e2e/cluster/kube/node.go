@@ -140,7 +140,7 @@ func (c *NodeCluster) fillSandbox(p *cluster.Pod) error {
 		if json.Unmarshal(raw, &cr) != nil || cr.IfName != podIfName || !hasArg(cr.CNIArgs, "K8S_POD_UID", p.UID) {
 			continue
 		}
-		res, err := types100.NewResultFromResult(mustResult(cr.Result))
+		res, err := asResult(mustResult(cr.Result))
 		if err != nil {
 			return fmt.Errorf("cached result of pod %s: %w", p.Key(), err)
 		}
@@ -200,7 +200,21 @@ func (c *NodeCluster) Add(ctx context.Context, p *cluster.Pod) (*types100.Result
 	if err != nil {
 		return nil, fmt.Errorf("ADD of pod %s: %w", p.Key(), err)
 	}
-	return types100.NewResultFromResult(raw)
+	return asResult(raw)
+}
+
+// asResult is r as a types100.Result that still says r's cniVersion: the conversion to the newest
+// version would claim fields (the interfaces' mtu) that a result of an older version need not carry.
+// (types100 handles the versions 1.0.0 and 1.1.0.)
+func asResult(r types.Result) (*types100.Result, error) {
+	res, err := types100.NewResultFromResult(r)
+	if err != nil {
+		return nil, err
+	}
+	if v := r.Version(); v == "1.0.0" || v == "1.1.0" {
+		res.CNIVersion = v
+	}
+	return res, nil
 }
 
 // Del implements cluster.Runtime.
