@@ -152,34 +152,81 @@ func unavailable(why string) error {
 	return model.Errorf(model.CodeUnavailable, "", "knitter-manager cannot serve now (%s); retry shortly", why)
 }
 
-// Do applies one command and returns its result once its mutations are durable. A command the core
-// refuses returns the core's *model.Error and changes nothing. ctx is looked at once, before the
-// command is applied: a caller that goes away later does not withdraw it, and waiting for the store
-// is bounded by the store's own write timeout. If the store's write fails, the manager stops serving
-// in that term (the state it holds may be ahead of the store) and the caller gets a CodeUnavailable
-// error: the command may or may not have landed, and retrying is safe because every command is
-// idempotent or reports a conflict. A full write queue also answers CodeUnavailable, having changed
-// nothing.
+// Do applies one command and returns its result once its mutations are durable: Start followed by
+// Op.Finish. A command the core refuses returns the core's *model.Error and changes nothing. ctx is
+// looked at once, before the command is applied: a caller that goes away later does not withdraw it,
+// and waiting for the store is bounded by the store's own write timeout. If the store's write fails,
+// the manager stops serving in that term (the state it holds may be ahead of the store) and the
+// caller gets a CodeUnavailable error: the command may or may not have landed, and retrying is safe
+// because every command is idempotent or reports a conflict. A full write queue also answers
+// CodeUnavailable, having changed nothing.
 func (m *Manager) Do(ctx context.Context, c alloc.Command) (any, error) {
-	start := m.opts.Now()
+	return m.Start(ctx, c).Finish()
+}
+
+// Op is a command the manager has applied in memory (or refused) whose store write may still be on
+// its way. Start returns it without blocking; Finish gives the command's outcome.
+type Op struct {
+	m     *Manager
+	c     alloc.Command
+	start time.Time
+	act   *activation
+	res   any
+	err   error
+	w     Write // nil: nothing to persist, or refused
+	out   bool  // Finish has run
+}
+
+// Start applies one command in memory and submits its mutations to the store, without waiting for
+// them to be durable; it never blocks on the store. The caller learns the outcome with Finish, which
+// blocks until the write is durable or has failed; Done tells, without blocking, when Finish would
+// return at once. A caller on one goroutine (the simulator) drives a slow store by completing its
+// writes as steps and calling Finish after Done is closed. Every Op must be finished: a failed
+// write ends the term's activation in Finish. Writes are durable in the order Start applied them, so
+// a command observed in memory by a later Start is durable no later than that later command.
+func (m *Manager) Start(ctx context.Context, c alloc.Command) *Op {
+	op := &Op{m: m, c: c, start: m.opts.Now()}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		op.err = err
+		return op
 	}
-	act, res, w, err := m.apply(c)
-	if rc, ok := c.(alloc.RegisterNodeCmd); ok && err == nil {
+	op.act, op.res, op.w, op.err = m.apply(c)
+	if rc, ok := c.(alloc.RegisterNodeCmd); ok && op.err == nil {
 		m.nodes.heartbeat(rc.Node.Name, m.opts.Now())
 	}
-	if w != nil {
-		if werr := w.Wait(); werr != nil {
-			m.end(act, fmt.Sprintf("store write failed: %v", werr))
-			err = unavailable(fmt.Sprintf("store write failed: %v", werr))
+	return op
+}
+
+// Done returns a channel closed when the command's outcome is known: Finish then returns without
+// blocking.
+func (op *Op) Done() <-chan struct{} {
+	if op.w == nil {
+		return closed
+	}
+	return op.w.Done()
+}
+
+// Finish waits until the command's write is durable or has failed, and returns the command's result
+// as Do does. A failed write ends the activation of its term. Calling Finish again returns the same
+// outcome.
+func (op *Op) Finish() (any, error) {
+	if op.out {
+		return op.res, op.err
+	}
+	op.out = true
+	m := op.m
+	if op.w != nil {
+		if werr := op.w.Wait(); werr != nil {
+			m.end(op.act, fmt.Sprintf("store write failed: %v", werr))
+			op.err = unavailable(fmt.Sprintf("store write failed: %v", werr))
 		}
 	}
-	m.opts.Metrics.observe(c, err, m.opts.Now().Sub(start))
-	if err != nil {
-		return nil, err
+	m.opts.Metrics.observe(op.c, op.err, m.opts.Now().Sub(op.start))
+	if op.err != nil {
+		op.res = nil
+		return nil, op.err
 	}
-	return res, nil
+	return op.res, nil
 }
 
 // apply runs c on the state and submits its mutations in the activation's term, under the lock, so

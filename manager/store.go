@@ -56,6 +56,9 @@ type Write interface {
 	// must learn its outcome, whoever asked for it. An error that matches ErrNotLeader means the
 	// command did not land; any error means the term has ended.
 	Wait() error
+	// Done returns a channel closed when the outcome is known, so that Wait returns at once. A
+	// caller that must not block (the simulator, driving a slow store step by step) polls it.
+	Done() <-chan struct{}
 }
 
 // ErrNotLeader is matched (errors.Is) by the errors of a term that has ended, and of a Store that

@@ -223,3 +223,67 @@ func canceled() context.Context {
 	cancel()
 	return ctx
 }
+
+// TestStartOnOneGoroutineOverASlowStore drives a slow store on one goroutine, as the simulator does:
+// Start applies commands without blocking, Done stays open until the store completes the write, and
+// Finish then answers at once; a write that times out ends the activation in Finish, and a later
+// command's Op, started before the failure, fails too.
+func TestStartOnOneGoroutineOverASlowStore(t *testing.T) {
+	store, clk := memstore.New(), &clock{now: time.Unix(1000, 0)}
+	m := newManager(t, store, clk)
+	setup(t, m)
+	ctx := context.Background()
+	term, _ := store.Campaign(ctx, "test")
+	store.SetSlow(true)
+	a := m.Start(ctx, podCmd("a"))
+	b := m.Start(ctx, podCmd("b"))
+	if store.Held() != 2 {
+		t.Fatalf("held writes = %d, want 2", store.Held())
+	}
+	if isClosed(a.Done()) || isClosed(b.Done()) {
+		t.Fatal("Done closed before the store completed the writes")
+	}
+	if !hasPod(t, m, "a") || !hasPod(t, m, "b") {
+		t.Fatal("Start did not apply the commands in memory")
+	}
+	store.Flush()
+	if !isClosed(a.Done()) || !isClosed(b.Done()) {
+		t.Fatal("Done still open after the store completed the writes")
+	}
+	res, err := a.Finish()
+	if pod, ok := res.(model.Pod); err != nil || !ok || pod.UID != "a" {
+		t.Fatalf("Finish = %v, %v; want pod a", res, err)
+	}
+	if _, err := b.Finish(); err != nil {
+		t.Fatal(err)
+	}
+
+	c := m.Start(ctx, podCmd("c"))
+	d := m.Start(ctx, podCmd("d"))
+	store.TimeOut(false)
+	if !isClosed(c.Done()) || !isClosed(d.Done()) {
+		t.Fatal("Done still open after the store timed the writes out")
+	}
+	if ok, _ := m.Ready(); !ok {
+		t.Fatal("the activation ended before any Finish saw the failure") // Finish is where it ends
+	}
+	if _, err := c.Finish(); !errors.Is(err, model.ErrUnavailable) {
+		t.Fatalf("Finish of a timed-out write = %v, want unavailable", err)
+	}
+	if _, err := d.Finish(); !errors.Is(err, model.ErrUnavailable) {
+		t.Fatalf("Finish of the later write = %v, want unavailable", err)
+	}
+	if !isClosed(m.Done(term)) {
+		t.Fatal("the activation survived a failed write")
+	}
+	if _, err2 := c.Finish(); !errors.Is(err2, model.ErrUnavailable) {
+		t.Fatalf("a second Finish = %v, want the same outcome", err2)
+	}
+	refused := m.Start(ctx, podCmd("e"))
+	if !isClosed(refused.Done()) {
+		t.Fatal("a refused command's Done is open")
+	}
+	if _, err := refused.Finish(); !errors.Is(err, model.ErrUnavailable) {
+		t.Fatalf("Start while not serving = %v, want unavailable", err)
+	}
+}

@@ -95,3 +95,7 @@ func (s lyingSlot) Submit(muts []alloc.Mutation) manager.Write {
 type ackedWrite struct{}
 
 func (ackedWrite) Wait() error { return nil }
+
+func (ackedWrite) Done() <-chan struct{} { return ackedDone }
+
+var ackedDone = func() chan struct{} { c := make(chan struct{}); close(c); return c }()

@@ -140,6 +140,9 @@ func (p *Pending) Wait() error {
 	return p.err
 }
 
+// Done returns a channel closed when the command is durable or has failed; Wait then returns at once.
+func (p *Pending) Done() <-chan struct{} { return p.done }
+
 // Apply is Submit followed by Wait: it returns when the command is durable or has failed. Its place
 // in the write order is the moment it enters the queue, so concurrent Apply calls are ordered only
 // among themselves as the queue receives them.

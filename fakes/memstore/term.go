@@ -196,3 +196,6 @@ func (w *write) Wait() error {
 	<-w.done
 	return w.err
 }
+
+// Done implements manager.Write.
+func (w *write) Done() <-chan struct{} { return w.done }
