@@ -20,13 +20,14 @@ import (
 const churnPods = 24
 
 var _ = Describe("on Kubernetes, components killed during a churn of pods", Label("kubernetes", "churn"), Serial, func() {
-	It("converges: every pod attaches once the agent and the manager are back, no port is duplicated or leaked", func(ctx SpecContext) {
+	It("converges: every pod attaches once the agent, the monitor and the manager are back, no port is duplicated or leaked", func(ctx SpecContext) {
 		k := kubeOf(c)
 		type retrier interface {
 			WaitAttached(ctx context.Context, p *cluster.Pod) (*cluster.Pod, error)
 		}
 		r := c.(retrier)
 		ns := "knitter-system"
+		Expect(k.EnsureNamespace(ctx, "e2e")).To(Succeed())
 		pods := make([]*cluster.Pod, churnPods)
 		for i := range pods {
 			node := []string{node1, node2}[i%2]
@@ -38,9 +39,10 @@ var _ = Describe("on Kubernetes, components killed during a churn of pods", Labe
 			p := pods[i]
 			DeferCleanup(func(ctx SpecContext) { Expect(c.DeletePod(ctx, p)).To(Succeed()) }, NodeTimeout(2*time.Minute))
 			if i == churnPods/3 {
-				// kill -9 of the agent on node 1 and of the manager: their pods deleted at once.
+				// kill -9 of the agent on node 1, of the monitors (the leader and its standby) and of
+				// the manager: their pods deleted at once.
 				zero := int64(0)
-				for _, sel := range []string{"app.kubernetes.io/name=knitter-agent", "app.kubernetes.io/name=knitter-manager"} {
+				for _, sel := range []string{"app.kubernetes.io/name=knitter-agent", "app.kubernetes.io/name=knitter-monitor", "app.kubernetes.io/name=knitter-manager"} {
 					list, err := k.Clientset().CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
 					Expect(err).NotTo(HaveOccurred())
 					for _, victim := range list.Items {

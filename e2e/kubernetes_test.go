@@ -29,6 +29,7 @@ type kubeDriver interface {
 	Clientset() kubernetes.Interface
 	Adopt(ctx context.Context, ns, name string) (*cluster.Pod, error)
 	Events(ctx context.Context, p *cluster.Pod) ([]corev1.Event, error)
+	EnsureNamespace(ctx context.Context, ns string) error
 }
 
 // kubeOf returns the driver as a Kubernetes driver, or skips the spec.
@@ -58,6 +59,7 @@ var _ = Describe("on Kubernetes", Label("kubernetes"), func() {
 				},
 			},
 		}
+		Expect(k.EnsureNamespace(ctx, "e2e")).To(Succeed())
 		_, err := k.Clientset().AppsV1().StatefulSets("e2e").Create(ctx, set, metav1.CreateOptions{})
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func(ctx SpecContext) {

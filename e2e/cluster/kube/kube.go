@@ -233,8 +233,9 @@ func (c *Cluster) Down(ctx context.Context) error {
 	return nil
 }
 
-// ensureNamespace creates ns if it is missing, remembering that Down should delete it.
-func (c *Cluster) ensureNamespace(ctx context.Context, ns string) error {
+// EnsureNamespace creates ns if it is missing, remembering that Down should delete it. Specs that
+// create objects through the clientset call it first.
+func (c *Cluster) EnsureNamespace(ctx context.Context, ns string) error {
 	_, err := c.cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 	if err == nil {
 		return nil

@@ -51,7 +51,7 @@ func (c *Cluster) CreatePod(ctx context.Context, spec cluster.PodSpec) (*cluster
 	if spec.Namespace == "" {
 		spec.Namespace = "default"
 	}
-	if err := c.ensureNamespace(ctx, spec.Namespace); err != nil {
+	if err := c.EnsureNamespace(ctx, spec.Namespace); err != nil {
 		return nil, err
 	}
 	obj, err := c.cs.CoreV1().Pods(spec.Namespace).Create(ctx, c.podObject(spec), metav1.CreateOptions{})
