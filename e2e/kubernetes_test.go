@@ -145,6 +145,34 @@ var _ = Describe("on Kubernetes", Label("kubernetes"), func() {
 		}
 	})
 
+	Describe("a node removed from the cluster", Serial, func() {
+		It("releases the ports of the node's pods", func(ctx SpecContext) {
+			k := kubeOf(c)
+			cs := k.Clientset()
+			pod, err := c.CreatePod(ctx, cluster.PodSpec{Namespace: "e2e", Name: podName("gone-node"), Node: node2, Annotations: npwg("green@net1")})
+			Expect(err).NotTo(HaveOccurred())
+			_, err = c.ManagerClient().GetPod(ctx, pod.UID)
+			Expect(err).NotTo(HaveOccurred(), "the manager has no allocation of the pod")
+			node, err := cs.CoreV1().Nodes().Get(ctx, node2, metav1.GetOptions{})
+			Expect(err).NotTo(HaveOccurred())
+			// The node comes back as an operator would re-add it: the same Node object, which its
+			// kubelet (still running) reports on again; the DaemonSet and the Deployment refill it.
+			DeferCleanup(func(ctx SpecContext) {
+				back := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: node.Name, Labels: node.Labels, Annotations: node.Annotations}}
+				_, err := cs.CoreV1().Nodes().Create(ctx, back, metav1.CreateOptions{})
+				Expect(err).NotTo(HaveOccurred())
+				waitKnitterServes(ctx, k, node2)
+				Expect(c.DeletePod(ctx, pod)).To(Succeed())
+			}, NodeTimeout(5*time.Minute))
+			Expect(cs.CoreV1().Nodes().Delete(ctx, node2, metav1.DeleteOptions{})).To(Succeed())
+			Eventually(ctx, func(ctx context.Context) error {
+				_, err := c.ManagerClient().GetPod(ctx, pod.UID)
+				return err
+			}).WithTimeout(3*time.Minute).WithPolling(time.Second).Should(MatchError(model.ErrNotFound),
+				"the ports of pod %s on the removed node %s were not released", pod.Key(), node2)
+		}, NodeTimeout(9*time.Minute))
+	})
+
 	Describe("with knitter-manager and the API server down", Serial, func() {
 		It("still tears a pod down: CNI DEL works from the agent's checkpoint", func(ctx SpecContext) {
 			kubeOf(c)
@@ -212,4 +240,40 @@ func apiServerPID() int {
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	Expect(err).NotTo(HaveOccurred())
 	return pid
+}
+
+// waitKnitterServes waits until node is Ready and Knitter's agent runs there, and the monitor
+// Deployment and the agent DaemonSet are complete again.
+func waitKnitterServes(ctx context.Context, k kubeDriver, node string) {
+	GinkgoHelper()
+	cs := k.Clientset()
+	ns := "knitter-system"
+	Eventually(ctx, func(ctx context.Context) error {
+		n, err := cs.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		ready := false
+		for _, cond := range n.Status.Conditions {
+			ready = ready || (cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue)
+		}
+		if !ready {
+			return fmt.Errorf("node %s is not Ready", node)
+		}
+		ds, err := cs.AppsV1().DaemonSets(ns).Get(ctx, "knitter-agent", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if ds.Status.NumberReady != ds.Status.DesiredNumberScheduled || ds.Status.DesiredNumberScheduled == 0 {
+			return fmt.Errorf("knitter-agent: %d of %d ready", ds.Status.NumberReady, ds.Status.DesiredNumberScheduled)
+		}
+		d, err := cs.AppsV1().Deployments(ns).Get(ctx, "knitter-monitor", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if d.Spec.Replicas != nil && d.Status.ReadyReplicas != *d.Spec.Replicas {
+			return fmt.Errorf("knitter-monitor: %d of %d ready", d.Status.ReadyReplicas, *d.Spec.Replicas)
+		}
+		return nil
+	}).WithTimeout(4 * time.Minute).WithPolling(time.Second).Should(Succeed())
 }
