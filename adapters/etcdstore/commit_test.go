@@ -12,10 +12,11 @@ import (
 )
 
 // TestGroupCommitBatchesInOrder queues commands before the writer runs, so the batching is exact:
-// 300 commands of 2 operations fill transactions of 128 operations, 64 commands each.
+// 300 commands of 2 operations fill transactions of 129 operations, 64 commands each plus the write
+// sequence's put. Several transactions are in flight at once; they land in order all the same.
 func TestGroupCommitBatchesInOrder(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.MaxTxnOps = 128
+	cfg.MaxTxnOps = 129
 	s, start := openGated(t, cfg)
 	campaign(t, s, "m1")
 	const n = 300

@@ -36,6 +36,10 @@ type Config struct {
 	QueueSize int
 	// MaxBatch is the most commands one group commit takes from the queue. Default 1024.
 	MaxBatch int
+	// MaxInflight is how many transactions of a term may be in flight at once. They land in order
+	// all the same: each one is conditioned on the term's write sequence. 1 writes one transaction
+	// at a time. Default 4.
+	MaxInflight int
 	// LoadPageSize is how many keys each range request of Load fetches. Default 10000.
 	LoadPageSize int
 }
@@ -62,6 +66,7 @@ const (
 	DefaultMaxTxnBytes  = 1 << 20
 	DefaultQueueSize    = 4096
 	DefaultMaxBatch     = 1024
+	DefaultMaxInflight  = 4
 	DefaultLoadPageSize = 10000
 )
 
@@ -74,6 +79,7 @@ func (c Config) withDefaults() Config {
 	setInt(&c.MaxTxnBytes, DefaultMaxTxnBytes)
 	setInt(&c.QueueSize, DefaultQueueSize)
 	setInt(&c.MaxBatch, DefaultMaxBatch)
+	setInt(&c.MaxInflight, DefaultMaxInflight)
 	setInt(&c.LoadPageSize, DefaultLoadPageSize)
 	if c.Prefix == "" {
 		c.Prefix = DefaultPrefix
@@ -105,6 +111,7 @@ func (c Config) Validate() error {
 		{"write_timeout", int64(c.WriteTimeout)}, {"max_txn_ops", int64(c.MaxTxnOps)},
 		{"max_txn_bytes", int64(c.MaxTxnBytes)}, {"queue_size", int64(c.QueueSize)},
 		{"max_batch", int64(c.MaxBatch)}, {"load_page_size", int64(c.LoadPageSize)},
+		{"max_inflight", int64(c.MaxInflight)},
 	} {
 		if f.v < 0 {
 			return model.Invalid(f.name, "must not be negative; leave it 0 for the default")

@@ -33,7 +33,10 @@
 // commands, and writes it in as few transactions as etcd's limits allow (Config.MaxTxnOps operations
 // and Config.MaxTxnBytes bytes each). A command is never split across transactions, so it lands
 // whole or not at all; a command larger than the limits goes alone. Commands are written in the order
-// they entered the queue, and the store always holds a prefix of that sequence.
+// they entered the queue, and the store always holds a prefix of that sequence. Up to
+// Config.MaxInflight transactions of a term are in flight at once; each is conditioned on the term's
+// write sequence key (see writer.go), so none can land before the one before it, and the first
+// failure ends the term and fails every later transaction of it.
 //
 // The order that matters is the order in which the core produced the commands, since a later command
 // may overwrite or delete what an earlier one wrote. The caller therefore reserves and submits while

@@ -31,6 +31,7 @@ type Store struct {
 	queueClosed bool
 	stop        chan struct{} // closed first by Close: Submits blocked on a full queue give up
 	writerDone  chan struct{}
+	inflight    chan struct{} // one token per transaction in flight; its capacity is MaxInflight
 	closeOnce   sync.Once
 
 	campaignMu sync.Mutex // one Campaign or Resign at a time
@@ -101,6 +102,7 @@ func open(ctx context.Context, cfg Config) (*Store, error) {
 		slots:          make(chan struct{}, cfg.QueueSize),
 		stop:           make(chan struct{}),
 		writerDone:     make(chan struct{}),
+		inflight:       make(chan struct{}, cfg.MaxInflight),
 	}, nil
 }
 
@@ -141,10 +143,13 @@ type Stats struct {
 	Txns uint64
 	// Failed is how many commands the writer failed.
 	Failed uint64
+	// Reordered is how many transactions reached etcd before the one before them, failed the write
+	// sequence's check and were sent once more.
+	Reordered uint64
 }
 
 type counters struct {
-	commands, mutations, txns, failed atomic.Uint64
+	commands, mutations, txns, failed, reordered atomic.Uint64
 }
 
 // Stats returns the writer's counters.
@@ -154,5 +159,6 @@ func (s *Store) Stats() Stats {
 		Mutations: s.stats.mutations.Load(),
 		Txns:      s.stats.txns.Load(),
 		Failed:    s.stats.failed.Load(),
+		Reordered: s.stats.reordered.Load(),
 	}
 }

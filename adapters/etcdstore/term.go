@@ -22,6 +22,11 @@ type Term struct {
 	session  *concurrency.Session
 	election *concurrency.Election
 
+	// next and last are the writer's: the sequence number of the term's next transaction, and the
+	// last one dispatched. Only the writer goroutine touches them.
+	next int64
+	last *txn
+
 	lost  chan struct{}
 	once  sync.Once
 	cause error // written before lost is closed, read only after

@@ -22,3 +22,17 @@ func TestStoreContract(t *testing.T) {
 		}
 	})
 }
+
+func TestStoreFaultContract(t *testing.T) {
+	storetest.RunFaults(t, func(t *testing.T) (func() manager.Store, storetest.Faults) {
+		s := memstore.New()
+		first := true
+		return func() manager.Store {
+			if first {
+				first = false
+				return s
+			}
+			return s.Peer()
+		}, storetest.Faults{FailWriteOf: s.FailWriteOf}
+	})
+}

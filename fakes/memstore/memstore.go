@@ -57,10 +57,11 @@ type backend struct {
 
 	down       bool
 	slow       bool
-	failIn     int // fail the write this many writes from now (1 = next); 0 = never
-	failResign int // fail this many Resigns from now
-	writes     int // mutations applied
-	batches    int // commands applied
+	failIn     int    // fail the write this many writes from now (1 = next); 0 = never
+	failKey    string // fail the next write of this key; "" = none
+	failResign int    // fail this many Resigns from now
+	writes     int    // mutations applied
+	batches    int    // commands applied
 }
 
 // Store is one client of the in-memory store: one manager's connection to it. Peer returns another
@@ -84,6 +85,10 @@ func (s *Store) SetDown(down bool) { s.b.with(func(b *backend) { b.down = down }
 // FailWrite makes the n-th write from now fail without landing (n >= 1); its term ends.
 func (s *Store) FailWrite(n int) { s.b.with(func(b *backend) { b.failIn = n }) }
 
+// FailWriteOf makes the next write that puts or deletes key fail without landing; its term ends,
+// and every later write of the term fails with it.
+func (s *Store) FailWriteOf(key string) { s.b.with(func(b *backend) { b.failKey = key }) }
+
 // FailResign makes the next n Resigns fail; the term still ends, as it does on etcd.
 func (s *Store) FailResign(n int) { s.b.with(func(b *backend) { b.failResign = n }) }
 
@@ -91,8 +96,8 @@ func (s *Store) FailResign(n int) { s.b.with(func(b *backend) { b.failResign = n
 func (s *Store) SetQueueSize(n int) { s.b.with(func(b *backend) { b.queueSize = max(n, 1) }) }
 
 // SetSlow holds every write from now on until Flush or TimeOut, as a slow store would. Wait blocks
-// meanwhile, so a slow store needs the caller's goroutines. SetSlow(false) does not release the
-// writes already held.
+// meanwhile; a caller on one goroutine watches Write.Done (manager.Op.Done) instead and completes
+// the writes as a step. SetSlow(false) does not release the writes already held.
 func (s *Store) SetSlow(slow bool) { s.b.with(func(b *backend) { b.slow = slow }) }
 
 // Flush applies the held writes in order, as the store catching up would: each lands if its term
@@ -214,6 +219,14 @@ func (b *backend) land(w *write) error {
 	if b.failIn > 0 {
 		b.failIn--
 		fail = fail || b.failIn == 0
+	}
+	if b.failKey != "" {
+		for _, m := range w.muts {
+			if m.Key == b.failKey {
+				fail, b.failKey = true, ""
+				break
+			}
+		}
 	}
 	if fail {
 		err := fmt.Errorf("memstore: writing a command failed; the term is over: %w", ErrInjected)

@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/knitter-cni/knitter/core/alloc"
@@ -71,6 +72,10 @@ func (t *Term) Fence() int64 { return t.fence }
 func (t *Term) endLocked(b *backend, cause error) {
 	if t.err != nil {
 		return
+	}
+	if !errors.Is(cause, manager.ErrNotLeader) {
+		// What the ended term refuses from now on did not land.
+		cause = fmt.Errorf("%w: %w", manager.ErrNotLeader, cause)
 	}
 	t.err = cause
 	close(t.lost)

@@ -42,6 +42,99 @@ func Run(t *testing.T, f Factory) {
 	t.Run("FullQueueFailsAtOnce", func(t *testing.T) { fullQueueFailsAtOnce(t, f(t, 3)) })
 }
 
+// Faults are the fault knobs the fault contract needs from a store.
+type Faults struct {
+	// FailWriteOf makes the next write that carries key fail, once, as a lost connection to the
+	// store would: its term ends.
+	FailWriteOf func(key string)
+}
+
+// FaultFactory is a Factory whose store also has fault knobs.
+type FaultFactory func(t *testing.T) (open func() manager.Store, faults Faults)
+
+// RunFaults runs the part of the contract that needs injected faults.
+func RunFaults(t *testing.T, f FaultFactory) {
+	t.Run("FailureFailsEveryLaterWrite", func(t *testing.T) {
+		open, faults := f(t)
+		failureFailsEveryLater(t, open, faults)
+	})
+}
+
+// failureFailsEveryLater: 80 commands are submitted without waiting and the write of the 40th fails.
+// The outcomes are a run of successes, then failures only, the 40th among them; the term ends; the
+// next leader loads a prefix of the commands — every acknowledged one, none reported as not
+// landed, and never a later command without all the earlier ones — and writes in its own term.
+func failureFailsEveryLater(t *testing.T, open func() manager.Store, faults Faults) {
+	const n, bad = 80, 40
+	term := campaign(t, open(), "a")
+	faults.FailWriteOf(fmt.Sprintf("seq/%02d", bad))
+	var ws []manager.Write
+	errs := make([]error, n)
+	for i := range n {
+		sl, err := term.Reserve() // fails once the term has ended
+		if err != nil {
+			wantNotLeader(t, err, fmt.Sprintf("Reserve for command %d after the failure", i))
+			errs[i] = err
+			ws = append(ws, nil)
+			continue
+		}
+		ws = append(ws, sl.Submit([]alloc.Mutation{put(fmt.Sprintf("seq/%02d", i), "x"), put("last", strconv.Itoa(i))}))
+	}
+	firstFail := -1
+	notLanded := map[int]bool{}
+	for i, w := range ws {
+		err := errs[i]
+		if w != nil {
+			err = w.Wait()
+		}
+		switch {
+		case err == nil && firstFail >= 0:
+			t.Fatalf("command %d succeeded after command %d failed", i, firstFail)
+		case err != nil && firstFail < 0:
+			firstFail = i
+		}
+		if errors.Is(err, manager.ErrNotLeader) {
+			notLanded[i] = true
+		}
+	}
+	if firstFail < 0 || firstFail > bad {
+		t.Fatalf("first failure at command %d, want the failed command %d or one before it in its transaction", firstFail, bad)
+	}
+	wantClosed(t, term.Lost(), "Lost after a failed write")
+	if term.Err() == nil {
+		t.Fatal("the term lives on after a failed write")
+	}
+	if _, err := term.Reserve(); err == nil {
+		t.Fatal("Reserve in the term whose write failed succeeded")
+	}
+	next := campaign(t, open(), "b")
+	got := load(t, next)
+	landed := 0
+	for landed < n && got[fmt.Sprintf("seq/%02d", landed)] == "x" {
+		landed++
+	}
+	for i := landed; i < n; i++ {
+		if _, ok := got[fmt.Sprintf("seq/%02d", i)]; ok {
+			t.Fatalf("command %d landed but command %d did not: a later write overtook an earlier one", i, landed)
+		}
+	}
+	if landed < firstFail {
+		t.Fatalf("%d commands landed, fewer than the %d acknowledged", landed, firstFail)
+	}
+	for i := range notLanded {
+		if i < landed {
+			t.Fatalf("command %d was reported not landed (ErrNotLeader) but it is in the store", i)
+		}
+	}
+	if landed > 0 && got["last"] != strconv.Itoa(landed-1) {
+		t.Fatalf("last = %q, want %d: the commands landed out of order", got["last"], landed-1)
+	}
+	write(t, next, put("after", "1"))
+	if got := load(t, next); got["after"] != "1" {
+		t.Fatalf("the next term's write is missing: %v", got)
+	}
+}
+
 func campaign(t *testing.T, s manager.Store, id string) manager.Term {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), guard)
