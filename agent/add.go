@@ -11,6 +11,7 @@ import (
 	"github.com/knitter-cni/knitter/core/model"
 	"github.com/knitter-cni/knitter/core/netspec"
 	"github.com/knitter-cni/knitter/core/plan"
+	"github.com/knitter-cni/knitter/core/podnet"
 )
 
 // rollbackTimeout bounds the undo of a failed ADD, which runs even when the caller has given up.
@@ -156,19 +157,18 @@ func (a *Agent) allocation(ctx context.Context, k PodKey, info PodInfo) (model.P
 	if model.CodeOf(err) != model.CodeNotFound || transient(err) {
 		return model.Pod{}, fmt.Errorf("reading pod %s's ports: %w", k, err)
 	}
-	tenant, err := a.mgr.Tenant(ctx, k.Namespace)
+	res, err := podnet.Resolve(info.Ref, info.Annotations, &lookup{a: a, ctx: ctx})
 	if err != nil {
-		return model.Pod{}, fmt.Errorf("reading tenant %s (the pod's namespace): %w", k.Namespace, err)
+		if transient(err) {
+			return model.Pod{}, err
+		}
+		return model.Pod{}, coded(wire.CodeInvalidPodRequest, err)
 	}
-	reqs, err := netspec.Parse(info.Annotations, netspec.Options{PodNamespace: k.Namespace, DefaultNetwork: tenant.DefaultNetwork})
-	if err != nil {
-		return model.Pod{}, coded(wire.CodeInvalidPodRequest, fmt.Errorf("pod %s: %w", k, err))
-	}
-	if len(reqs) == 0 {
+	if len(res.Requests) == 0 {
 		return model.Pod{}, coded(wire.CodeInvalidPodRequest, model.Invalid("annotations",
-			"pod %s asks for no network and tenant %q has no default network; annotate the pod or set the tenant's default_network", k, k.Namespace))
+			"pod %s asks for no Knitter network (its NetworkAttachmentDefinitions are other plugins'); annotate the pod with a knitter network", k))
 	}
-	pod, err = a.mgr.AllocatePod(ctx, alloc.PodRequest{Pod: info.Ref, Tenant: k.Namespace, Owner: info.Owner, Requests: reqs})
+	pod, err = a.mgr.AllocatePod(ctx, alloc.PodRequest{Pod: info.Ref, Tenant: res.Tenant, Owner: info.Owner, Requests: res.Requests})
 	if err != nil {
 		return model.Pod{}, fmt.Errorf("allocating pod %s's ports: %w", k, err)
 	}
@@ -214,4 +214,43 @@ func (a *Agent) networks(ctx context.Context, ports []model.Port) (map[string]mo
 		out[p.Network] = n
 	}
 	return out, nil
+}
+
+// lookup is podnet.Lookup for the agent's own allocation: namespaces and NADs from the pod source
+// when it is a ClusterSource, the default network from the manager (the one read the fallback
+// always made).
+type lookup struct {
+	a   *Agent
+	ctx context.Context
+}
+
+func (l *lookup) Tenant(ns string) (string, error) {
+	cs, ok := l.a.pods.(ClusterSource)
+	if !ok {
+		return ns, nil
+	}
+	ann, err := cs.NamespaceAnnotations(l.ctx, ns)
+	if err != nil {
+		return "", err
+	}
+	return podnet.NamespaceTenant(ns, ann), nil
+}
+
+func (l *lookup) DefaultNetwork(tenant string) (string, error) {
+	t, err := l.a.mgr.Tenant(l.ctx, tenant)
+	switch {
+	case model.CodeOf(err) == model.CodeNotFound && !transient(err):
+		return "", nil // the parser says how to fix a pod that then asks for nothing
+	case err != nil:
+		return "", err
+	}
+	return t.DefaultNetwork, nil
+}
+
+func (l *lookup) NADConfig(ns, name string) (string, bool, error) {
+	cs, ok := l.a.pods.(ClusterSource)
+	if !ok {
+		return "", false, nil
+	}
+	return cs.NADConfig(l.ctx, ns, name)
 }

@@ -41,6 +41,19 @@ type PodSource interface {
 	Pod(ctx context.Context, k PodKey) (PodInfo, error)
 }
 
+// ClusterSource is the optional part of a PodSource that knows namespaces and
+// NetworkAttachmentDefinitions (adapters/kube does). The agent reads them only when it allocates a
+// pod itself — the monitor has not — so that it resolves the pod as the monitor would (core/podnet):
+// the namespace's knitter.io/tenant override and the NADs its NPWG elements name. Without it the
+// tenant is the namespace's name and no NPWG name has a definition.
+type ClusterSource interface {
+	// NamespaceAnnotations returns namespace ns's annotations; nil when it does not exist.
+	NamespaceAnnotations(ctx context.Context, ns string) (map[string]string, error)
+	// NADConfig is the spec.config of NetworkAttachmentDefinition ns/name; found is false when
+	// there is none (or the CRD is not installed).
+	NADConfig(ctx context.Context, ns, name string) (config string, found bool, err error)
+}
+
 // ManagerClient is what the agent asks of knitter-manager. The real adapter is the REST client
 // (adapters/httpapi.AgentClient); fakes/fakemanager calls an in-process manager. Both pass
 // agent/porttest's contract. Errors are *model.Error values; those that mean "retry later" wrap

@@ -16,6 +16,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
+
+	"github.com/knitter-cni/knitter/core/podnet"
 )
 
 // NADResource is the NetworkAttachmentDefinition resource of the NPWG multi-net-spec.
@@ -23,7 +25,7 @@ var NADResource = schema.GroupVersionResource{Group: "k8s.cni.cncf.io", Version:
 
 // TenantAnnotation on a namespace names the Knitter tenant of its pods; without it the tenant is
 // the namespace's name.
-const TenantAnnotation = "knitter.io/tenant"
+const TenantAnnotation = podnet.TenantAnnotation
 
 // Config tunes the monitor. The zero value of a field means its default.
 type Config struct {

@@ -9,89 +9,55 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/knitter-cni/knitter/core/model"
-	"github.com/knitter-cni/knitter/core/netspec"
+	"github.com/knitter-cni/knitter/core/podnet"
 )
 
-// resolved is a pod's requests as the manager takes them.
-type resolved struct {
-	tenant   string
-	requests []model.AttachRequest
-	// names are the network-status names, by interface: "namespace/nad" for an NPWG attachment,
-	// "tenant/network" otherwise.
-	names map[string]string
+// resolve resolves the pod's requests with core/podnet — the resolver the agent uses, so both
+// refuse a bad pod with the same message — over the informer caches and the tenant cache.
+func (m *Monitor) resolve(ctx context.Context, pod *corev1.Pod) (podnet.Resolved, error) {
+	ref := model.PodRef{UID: string(pod.UID), Namespace: pod.Namespace, Name: pod.Name}
+	return podnet.Resolve(ref, pod.Annotations, lookup{m: m, ctx: ctx})
 }
 
-// resolve reads the pod's annotations with core/netspec — the same parser the agent uses, so both
-// refuse a bad annotation with the same message — and maps each NPWG attachment through its
-// NetworkAttachmentDefinition: a knitter definition selects its Knitter network, another plugin's
-// is left to Multus, and a name without a definition is a Knitter network of the pod's tenant.
-func (m *Monitor) resolve(ctx context.Context, pod *corev1.Pod) (resolved, error) {
-	tenant := m.tenantOf(pod.Namespace)
-	def, err := m.defaultNetwork(ctx, tenant)
-	if err != nil {
-		return resolved{}, err
-	}
-	reqs, err := netspec.Parse(pod.Annotations, netspec.Options{PodNamespace: pod.Namespace, DefaultNetwork: def})
-	if err != nil {
-		return resolved{}, err
-	}
-	out := resolved{tenant: tenant, names: map[string]string{}}
-	for _, r := range reqs {
-		if r.Tenant == "" {
-			// Knitter's annotation and the default network: the pod's tenant (then public networks).
-			out.requests = append(out.requests, r)
-			out.names[r.Interface] = tenant + "/" + r.Network
-			continue
-		}
-		// An NPWG attachment: r.Tenant is the Kubernetes namespace of the selection.
-		ns, name := r.Tenant, r.Network
-		t, n, ours, err := m.nadNetwork(ns, name, tenant)
-		if err != nil {
-			return resolved{}, err
-		}
-		if !ours {
-			continue
-		}
-		r.Tenant, r.Network = t, n
-		out.requests = append(out.requests, r)
-		out.names[r.Interface] = ns + "/" + name
-	}
-	return out, nil
+// lookup is podnet.Lookup over the monitor's informers and tenant cache.
+type lookup struct {
+	m   *Monitor
+	ctx context.Context
 }
 
-// nadNetwork finds the Knitter network of the NPWG selection ns/name.
-func (m *Monitor) nadNetwork(ns, name, podTenant string) (tenant, network string, ours bool, err error) {
-	if m.nads == nil {
-		return m.tenantOf(ns), name, true, nil
+func (l lookup) Tenant(ns string) (string, error) { return l.m.tenantOf(ns), nil }
+
+func (l lookup) DefaultNetwork(tenant string) (string, error) {
+	return l.m.defaultNetwork(l.ctx, tenant)
+}
+
+func (l lookup) NADConfig(ns, name string) (string, bool, error) {
+	if l.m.nads == nil {
+		return "", false, nil
 	}
-	obj, err := m.nads.ByNamespace(ns).Get(name)
+	obj, err := l.m.nads.ByNamespace(ns).Get(name)
 	if apierrors.IsNotFound(err) {
-		return m.tenantOf(ns), name, true, nil
+		return "", false, nil
 	}
 	if err != nil {
-		return "", "", false, fmt.Errorf("reading NetworkAttachmentDefinition %s/%s: %w", ns, name, err)
+		return "", false, err
 	}
 	u, ok := obj.(*unstructured.Unstructured)
 	if !ok {
-		return "", "", false, fmt.Errorf("NetworkAttachmentDefinition %s/%s is a %T", ns, name, obj)
+		return "", false, fmt.Errorf("the informer holds a %T", obj)
 	}
 	config, _, _ := unstructured.NestedString(u.Object, "spec", "config")
-	tenant, network, ours, err = netspec.NADNetwork(config, podTenant)
-	if err != nil {
-		return "", "", false, fmt.Errorf("NetworkAttachmentDefinition %s/%s: %w", ns, name, err)
-	}
-	return tenant, network, ours, nil
+	return config, true, nil
 }
 
 // tenantOf maps a namespace to its Knitter tenant: the namespace's knitter.io/tenant annotation, or
 // its name.
 func (m *Monitor) tenantOf(ns string) string {
-	if n, err := m.namespaces.Get(ns); err == nil {
-		if t := n.Annotations[TenantAnnotation]; t != "" {
-			return t
-		}
+	n, err := m.namespaces.Get(ns)
+	if err != nil {
+		return ns
 	}
-	return ns
+	return podnet.NamespaceTenant(ns, n.Annotations)
 }
 
 // defaultNetwork returns the tenant's default network, "" if the tenant has none or does not
@@ -108,7 +74,7 @@ func (m *Monitor) defaultNetwork(ctx context.Context, tenant string) (string, er
 	switch {
 	case model.CodeOf(err) == model.CodeNotFound:
 	case err != nil:
-		return "", fmt.Errorf("reading tenant %s: %w", tenant, err)
+		return "", err
 	}
 	m.mu.Lock()
 	m.tenants[tenant] = tenantEntry{defaultNetwork: t.DefaultNetwork, until: now.Add(m.cfg.TenantCacheTTL)}

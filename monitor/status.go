@@ -44,7 +44,7 @@ func (m *Monitor) ensureStatus(ctx context.Context, pod *corev1.Pod) error {
 	}
 	names := map[string]string{}
 	if res, err := m.resolve(ctx, pod); err == nil {
-		names = res.names
+		names = res.Names
 	}
 	value, err := json.Marshal(networkStatus(mp, names))
 	if err != nil {

@@ -68,14 +68,14 @@ func (m *Monitor) ensureAllocated(ctx context.Context, pod *corev1.Pod) error {
 		if transient(err) {
 			return err
 		}
-		m.warn(pod, EventInvalidNetworks, fmt.Errorf("pod %s: %w", key, err))
+		m.warn(pod, EventInvalidNetworks, err) // podnet's message already names the pod
 		return nil
 	}
-	if len(res.requests) == 0 {
+	if len(res.Requests) == 0 {
 		return nil // only other plugins' attachments: nothing of Knitter's to allocate
 	}
 	req := alloc.PodRequest{Pod: model.PodRef{UID: uid, Namespace: pod.Namespace, Name: pod.Name},
-		Tenant: res.tenant, Owner: StickyOwner(pod), Requests: res.requests}
+		Tenant: res.Tenant, Owner: StickyOwner(pod), Requests: res.Requests}
 	_, created, err := m.mgr.AllocatePod(ctx, req)
 	if err != nil {
 		err = fmt.Errorf("allocating pod %s's ports: %w", key, err)

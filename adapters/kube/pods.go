@@ -8,6 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -18,12 +20,19 @@ import (
 )
 
 // PodSource reads pods from the API server. A Get per CNI ADD, rather than an informer's cache,
-// because the ADD comes moments after the pod was created and a cache may not have it yet.
+// because the ADD comes moments after the pod was created and a cache may not have it yet. It is
+// also the agent's ClusterSource: when the agent allocates a pod itself (the monitor has not), it
+// reads the pod's namespace and the NetworkAttachmentDefinitions the pod names with a Get each.
 type PodSource struct {
 	Client kubernetes.Interface
+	// NADs reads NetworkAttachmentDefinitions; nil means no NPWG name has a definition.
+	NADs dynamic.Interface
 }
 
-var _ agent.PodSource = (*PodSource)(nil)
+var (
+	_ agent.PodSource     = (*PodSource)(nil)
+	_ agent.ClusterSource = (*PodSource)(nil)
+)
 
 // RestConfig loads the credentials: the kubeconfig file if given, else the in-cluster service
 // account. timeout bounds each request (0 means 10 s).
@@ -54,7 +63,46 @@ func NewPodSource(cfg *rest.Config) (*PodSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the Kubernetes client: %w", err)
 	}
-	return &PodSource{Client: c}, nil
+	d, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating the Kubernetes client: %w", err)
+	}
+	return &PodSource{Client: c, NADs: d}, nil
+}
+
+// NamespaceAnnotations implements agent.ClusterSource.
+func (s *PodSource) NamespaceAnnotations(ctx context.Context, ns string) (map[string]string, error) {
+	n, err := s.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, nil
+	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
+		return nil, fmt.Errorf("%w: %w", model.Errorf(model.CodeForbidden, "namespace",
+			"the agent's credentials may not get namespace %s; grant the knitter-agent service account get on namespaces", ns), err)
+	case err != nil:
+		return nil, fmt.Errorf("%w: reading namespace %s from the API server: %w", agent.ErrUnavailable, ns, err)
+	}
+	return n.Annotations, nil
+}
+
+// NADConfig implements agent.ClusterSource. A definition that does not exist, or a cluster without
+// the CRD, is found false.
+func (s *PodSource) NADConfig(ctx context.Context, ns, name string) (string, bool, error) {
+	if s.NADs == nil {
+		return "", false, nil
+	}
+	u, err := s.NADs.Resource(monitor.NADResource).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return "", false, nil
+	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
+		return "", false, fmt.Errorf("%w: %w", model.Errorf(model.CodeForbidden, "network-attachment-definitions",
+			"the agent's credentials may not get NetworkAttachmentDefinition %s/%s; grant the knitter-agent service account get on network-attachment-definitions.k8s.cni.cncf.io", ns, name), err)
+	case err != nil:
+		return "", false, fmt.Errorf("%w: reading NetworkAttachmentDefinition %s/%s: %w", agent.ErrUnavailable, ns, name, err)
+	}
+	config, _, _ := unstructured.NestedString(u.Object, "spec", "config")
+	return config, true, nil
 }
 
 // Pod implements agent.PodSource.

@@ -27,6 +27,8 @@ type Options struct {
 	PodNamespace string
 	// DefaultNetwork is the tenant's default network name; "" means the tenant has none.
 	DefaultNetwork string
+	// Tenant is the pod's tenant, for messages; "" means PodNamespace.
+	Tenant string
 }
 
 // Parse reads the pod's annotations and returns its requests in interface order: Knitter's ports

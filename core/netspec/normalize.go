@@ -1,6 +1,7 @@
 package netspec
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/knitter-cni/knitter/core/model"
@@ -61,7 +62,7 @@ func addDefault(reqs []model.AttachRequest, from []origin, opts Options, npwgSta
 			return reqs, from, nil // the additional networks only: eth0 is some other plugin's
 		}
 		return nil, nil, model.Invalid("annotations", "namespace %q has no default network and the pod asks for none; set default_network on tenant %q, or annotate the pod with %s: net-a (or Knitter's %q annotation)",
-			opts.PodNamespace, opts.PodNamespace, NPWGAnnotation, KnitterAnnotation)
+			opts.PodNamespace, cmp.Or(opts.Tenant, opts.PodNamespace), NPWGAnnotation, KnitterAnnotation)
 	}
 	if err := model.ValidateName("default_network", opts.DefaultNetwork); err != nil {
 		return nil, nil, err
