@@ -106,13 +106,14 @@ kube-up: ## Bring up the local Kubernetes cluster with Knitter from deploy/ (hac
 kube-down: ## Remove the local Kubernetes cluster and everything it made (hack/kube-down.sh).
 	hack/kube-down.sh
 
-test-e2e-kube: ## kube-up, the e2e suite on the kube driver, kube-down (the cluster goes even if specs fail).
-	@dir=$${KNITTER_KUBE_DIR:-/var/lib/knitter-kube}; \
-	hack/kube-up.sh; \
+test-e2e-kube: ## kube-up, the e2e suite on the kube driver, kube-down (the cluster goes even if specs fail); prints each part's time.
+	@dir=$${KNITTER_KUBE_DIR:-/var/lib/knitter-kube}; t0=$$(date +%s); \
+	hack/kube-up.sh || { hack/kube-down.sh; exit 1; }; t1=$$(date +%s); \
 	rc=0; ( . $$dir/env && export KNITTER_KUBE_DIR=$$dir KNITTER_E2E_DRIVER=kube && \
 		echo "$(GO) test ./e2e/ -v -count=1 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS)  (KNITTER_E2E_DRIVER=kube)" && \
-		$(GO) test ./e2e/ -v -count=1 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS) ) || rc=$$?; \
-	hack/kube-down.sh; \
+		$(GO) test ./e2e/ -v -count=1 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS) ) || rc=$$?; t2=$$(date +%s); \
+	hack/kube-down.sh; t3=$$(date +%s); \
+	echo "test-e2e-kube: kube-up $$((t1 - t0)) s, specs $$((t2 - t1)) s (exit $$rc), kube-down $$((t3 - t2)) s, in all $$((t3 - t0)) s"; \
 	exit $$rc
 
 sim-swarm: ## Run a large swarm of the deterministic simulator (SEEDS=1..500, JOBS=2); prints failures' reproducing commands.
