@@ -38,12 +38,15 @@ func ApplyBootstrap(ctx context.Context, c *httpapi.Client, file string) error {
 	if err := dec.Decode(&b); err != nil {
 		return fmt.Errorf("bootstrap %s: %w", file, err)
 	}
-	exists := func(err error) bool { return errors.Is(err, model.ErrConflict) }
+	// A conflict is fine only when the object exists now (someone created it meanwhile); a network
+	// whose segment or range another network holds is a conflict too, and an error.
+	exists := func(err error, get func() error) bool { return errors.Is(err, model.ErrConflict) && get() == nil }
 	for _, t := range b.Tenants {
 		if _, err := c.GetTenant(ctx, t.Name); err == nil {
 			continue
 		}
-		if _, err := c.CreateTenant(ctx, t); err != nil && !exists(err) {
+		get := func() error { _, err := c.GetTenant(ctx, t.Name); return err }
+		if _, err := c.CreateTenant(ctx, t); err != nil && !exists(err, get) {
 			return fmt.Errorf("bootstrap tenant %s: %w", t.Name, err)
 		}
 	}
@@ -51,7 +54,8 @@ func ApplyBootstrap(ctx context.Context, c *httpapi.Client, file string) error {
 		if _, err := c.GetNetwork(ctx, n.Tenant, n.Name); err == nil {
 			continue
 		}
-		if _, err := c.CreateNetwork(ctx, n); err != nil && !exists(err) {
+		get := func() error { _, err := c.GetNetwork(ctx, n.Tenant, n.Name); return err }
+		if _, err := c.CreateNetwork(ctx, n); err != nil && !exists(err, get) {
 			return fmt.Errorf("bootstrap network %s/%s: %w", n.Tenant, n.Name, err)
 		}
 	}
@@ -59,7 +63,8 @@ func ApplyBootstrap(ctx context.Context, c *httpapi.Client, file string) error {
 		if _, err := c.GetIPGroup(ctx, g.Tenant, g.Name); err == nil {
 			continue
 		}
-		if _, err := c.CreateIPGroup(ctx, g); err != nil && !exists(err) {
+		get := func() error { _, err := c.GetIPGroup(ctx, g.Tenant, g.Name); return err }
+		if _, err := c.CreateIPGroup(ctx, g); err != nil && !exists(err, get) {
 			return fmt.Errorf("bootstrap IP group %s/%s: %w", g.Tenant, g.Name, err)
 		}
 	}
