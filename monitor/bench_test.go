@@ -16,25 +16,32 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/tools/record"
 
+	"github.com/knitter-cni/knitter/adapters/httpapi"
 	"github.com/knitter-cni/knitter/core/alloc"
 	"github.com/knitter-cni/knitter/core/model"
 	"github.com/knitter-cni/knitter/monitor"
 	"github.com/knitter-cni/knitter/monitor/monitortest"
 )
 
-// listedManager answers Ports by decoding a JSON list, as the REST client does with the manager's
-// answer, so the benchmark counts the monitor's whole CPU of a pass except the network.
+// listedManager answers Ports by decoding JSON pages of httpapi.MaxPageSize ports, as the REST
+// client does with the manager's answers, so the benchmark counts the monitor's whole CPU of a pass
+// except the network.
 type listedManager struct {
 	monitor.Manager
-	body []byte
+	pages [][]byte
 }
 
-func (l listedManager) Ports(context.Context, string) ([]model.Port, error) {
-	var out struct {
-		Ports []model.Port `json:"ports"`
+func (l listedManager) Ports(_ context.Context, _ string, page func([]model.Port)) error {
+	for _, body := range l.pages {
+		var out struct {
+			Ports []model.Port `json:"ports"`
+		}
+		if err := json.Unmarshal(body, &out); err != nil {
+			return err
+		}
+		page(out.Ports)
 	}
-	err := json.Unmarshal(l.body, &out)
-	return out.Ports, err
+	return nil
 }
 
 func (listedManager) ReleasePod(context.Context, string) error { return nil }
@@ -63,16 +70,21 @@ func BenchmarkReconcile150kPorts(b *testing.B) {
 				IPs: []netip.Addr{netip.AddrFrom4([4]byte{10, byte(n), byte(i >> 8), byte(i)})}, Node: nodeName, State: model.PortBound})
 		}
 	}
-	body, err := json.Marshal(map[string]any{"ports": ports})
-	if err != nil {
-		b.Fatal(err)
+	var pages [][]byte
+	for rest := ports; len(rest) > 0; {
+		k := min(httpapi.MaxPageSize, len(rest))
+		body, err := json.Marshal(map[string]any{"ports": rest[:k]})
+		if err != nil {
+			b.Fatal(err)
+		}
+		pages, rest = append(pages, body), rest[k:]
 	}
 	fakeMgr, err := monitortest.NewManager(alloc.DefaultConfig(), func() time.Time { return t0 })
 	if err != nil {
 		b.Fatal(err)
 	}
 	m, err := monitor.New(monitor.Config{}, monitor.Deps{Kube: fake.NewClientset(), Informers: factory,
-		Manager: listedManager{Manager: fakeMgr, body: body}, Recorder: record.NewFakeRecorder(1), Clock: &clock{t: t0}})
+		Manager: listedManager{Manager: fakeMgr, pages: pages}, Recorder: record.NewFakeRecorder(1), Clock: &clock{t: t0}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,11 +9,15 @@ package monitor_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -90,7 +94,7 @@ func TestIntegration(t *testing.T) {
 	a := c.startMonitor("mon-a")
 	t.Run("500 pods allocated, lag at 100/s and at full speed", func(t *testing.T) { c.specCreate(t) })
 	t.Run("deletes release into the cooldown", func(t *testing.T) { c.specDelete(t) })
-	t.Run("force-delete and same-name recreate", func(t *testing.T) { c.specPhoenix(t) })
+	t.Run("force-delete and same-name recreate", func(t *testing.T) { c.specPhoenix(t, a) })
 	t.Run("invalid annotation gives a Warning event", func(t *testing.T) { c.specInvalid(t) })
 	t.Run("kill -9 and restart mid-stream", func(t *testing.T) { a = c.specKill(t, a) })
 	t.Run("leader handover", func(t *testing.T) { c.specHandover(t, a) })
@@ -100,6 +104,38 @@ func TestIntegration(t *testing.T) {
 type monitorProc struct {
 	id  string
 	cmd *exec.Cmd
+	log string // its log file
+}
+
+// reconciles is how many reconcile passes the monitor has finished, from its /metrics (whose
+// address its log names).
+func (p *monitorProc) reconciles(t *testing.T) int {
+	t.Helper()
+	var addr string
+	eventually(t, 30*time.Second, p.id+" serving /metrics", func() bool {
+		b, _ := os.ReadFile(p.log)
+		// The last start's line: a restarted monitor appends to the same log.
+		all := regexp.MustCompile(`msg="serving /metrics[^"]*" listen=(\S+)`).FindAllSubmatch(b, -1)
+		if len(all) > 0 {
+			addr = string(all[len(all)-1][1])
+		}
+		return len(all) > 0
+	})
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^knitter_monitor_sync_duration_seconds_count\{handler="reconcile"\} (\d+)$`).FindSubmatch(body)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
 }
 
 func (c *cluster) startMonitor(id string) *monitorProc {
@@ -115,7 +151,7 @@ func (c *cluster) startMonitor(id string) *monitorProc {
 	if err := cmd.Start(); err != nil {
 		c.t.Fatal(err)
 	}
-	p := &monitorProc{id: id, cmd: cmd}
+	p := &monitorProc{id: id, cmd: cmd, log: log.Name()}
 	c.t.Cleanup(func() { p.kill(); log.Close() })
 	return p
 }
@@ -278,7 +314,7 @@ func (c *cluster) specDelete(t *testing.T) {
 	}
 }
 
-func (c *cluster) specPhoenix(t *testing.T) {
+func (c *cluster) specPhoenix(t *testing.T, leader *monitorProc) {
 	p1, err := c.kube.CoreV1().Pods("acme").Create(c.ctx, c.pod("phoenix", nil), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -298,8 +334,10 @@ func (c *cluster) specPhoenix(t *testing.T) {
 		_, cur := mp[string(p2.UID)]
 		return !old && cur
 	})
-	// And it stays so across reconcile passes.
-	time.Sleep(4 * time.Second) // one reconcile period, to let a wrong release happen if it would
+	// And it stays so across a reconcile pass that began after the recreate (the pass under way now
+	// may have begun before it): counted, not timed.
+	passes := leader.reconciles(t)
+	eventually(t, time.Minute, "two more reconcile passes", func() bool { return leader.reconciles(t) >= passes+2 })
 	if _, ok := c.managerPods()[string(p2.UID)]; !ok {
 		t.Fatal("the recreated pod lost its ports")
 	}

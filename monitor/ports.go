@@ -24,8 +24,11 @@ type Manager interface {
 	ReleasePod(ctx context.Context, uid string) error
 	// Tenant returns a tenant (for its default network).
 	Tenant(ctx context.Context, name string) (model.Tenant, error)
-	// Ports lists every port, or with node != "" the ports bound to that node, for the reconcile.
-	Ports(ctx context.Context, node string) ([]model.Port, error)
+	// Ports calls page with every port, or with node != "" the ports bound to that node, a page
+	// (one bounded answer of the manager) at a time, for the reconcile. The pages are not one
+	// snapshot: a port that exists for the whole listing is passed once, one created or released
+	// meanwhile may or may not be (the reconcile's orphan grace covers both).
+	Ports(ctx context.Context, node string, page func([]model.Port)) error
 }
 
 // Clock is the monitor's time. The real one is the wall clock; tests step a fake.

@@ -13,17 +13,26 @@ import (
 	"github.com/knitter-cni/knitter/core/reconcile"
 )
 
-// Reconcile is the full pass: it lists the manager's ports (one request; with node != "" only that
-// node's), compares them with the informer caches through core/reconcile, releases the orphans,
+// Reconcile is the full pass: it lists the manager's ports a page at a time (with node != "" only
+// that node's), folding each page into per-pod allocations, compares them with the informer caches through core/reconcile, releases the orphans,
 // and queues every live pod the manager has no ports for. It needs synced informers.
 func (m *Monitor) Reconcile(ctx context.Context, node string) (err error) {
 	start := m.clock.Now()
 	defer m.metrics.observeSync("reconcile", m.clock, start, &err)
-	ports, err := m.mgr.Ports(ctx, node)
+	var in reconcile.Input
+	portCount := map[string]int{}
+	err = m.mgr.Ports(ctx, node, func(ports []model.Port) {
+		for _, p := range ports {
+			if portCount[p.Pod.UID] == 0 {
+				in.Allocations = append(in.Allocations, reconcile.Allocation{UID: p.Pod.UID, Namespace: p.Pod.Namespace, Name: p.Pod.Name, Node: p.Node})
+			}
+			portCount[p.Pod.UID]++
+		}
+	})
 	if err != nil {
 		return fmt.Errorf("listing the manager's ports: %w", err)
 	}
-	in, portCount := m.reconcileInput(ports)
+	m.informerInput(&in)
 	in.Now = start
 	m.mu.Lock()
 	in.Suspects = maps.Clone(m.suspects)
@@ -65,16 +74,8 @@ func (m *Monitor) Reconcile(ctx context.Context, node string) (err error) {
 	return nil
 }
 
-// reconcileInput builds core/reconcile's input from the manager's ports and the informer caches.
-func (m *Monitor) reconcileInput(ports []model.Port) (reconcile.Input, map[string]int) {
-	count := map[string]int{}
-	var in reconcile.Input
-	for _, p := range ports {
-		if count[p.Pod.UID] == 0 {
-			in.Allocations = append(in.Allocations, reconcile.Allocation{UID: p.Pod.UID, Namespace: p.Pod.Namespace, Name: p.Pod.Name, Node: p.Node})
-		}
-		count[p.Pod.UID]++
-	}
+// informerInput fills core/reconcile's pods and nodes from the informer caches.
+func (m *Monitor) informerInput(in *reconcile.Input) {
 	pods, _ := m.pods.List(labels.Everything()) // a lister's List does not fail
 	in.Pods = make([]reconcile.Pod, 0, len(pods))
 	for _, p := range pods {
@@ -89,7 +90,6 @@ func (m *Monitor) reconcileInput(ports []model.Port) (reconcile.Input, map[strin
 		ready, since := nodeReady(n)
 		in.Nodes = append(in.Nodes, reconcile.Node{Name: n.Name, Ready: ready, Since: since})
 	}
-	return in, count
 }
 
 // queueUnallocated queues the live pods the manager has no ports for: a sync that failed for good

@@ -192,3 +192,44 @@ func counter(t *testing.T, reg *prometheus.Registry, name, reason string) promet
 	t.Fatalf("no %s{reason=%q}", name, reason)
 	return nil
 }
+
+// TestReconcileFoldsPages lists the manager one port per page: a pod's ports split across pages
+// are still one allocation, released once, with every port counted.
+func TestReconcileFoldsPages(t *testing.T) {
+	e := newEnv(t, monitor.Config{OrphanGrace: time.Second})
+	reg := prometheus.NewRegistry()
+	var err error
+	e.m, err = monitor.New(monitor.Config{OrphanGrace: time.Second},
+		monitor.Deps{Kube: e.client, Informers: e.factory, NADs: e.nads, Manager: e.mgr, Recorder: e.rec, Clock: e.clock, Metrics: monitor.NewMetrics(reg)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mgr.PageSize = 1
+	two := map[string]string{"k8s.v1.cni.cncf.io/networks": "vl"} // eth0 on net, net1 on vl
+	live, gone := e.pod("live", "u-live", two), e.pod("gone", "u-gone", two)
+	e.add(live, gone)
+	e.sync(live)
+	e.sync(gone)
+	e.remove(gone) // the delete event is missed: only the reconcile can find it
+	for range 2 {
+		if err := e.m.Reconcile(e.ctx, ""); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Step(time.Second)
+	}
+	if _, ok := e.managerPod("u-gone"); ok {
+		t.Fatal("the orphan survived")
+	}
+	if mp, ok := e.managerPod("u-live"); !ok || len(mp.Ports) != 2 {
+		t.Fatalf("the live pod lost ports: %+v %v", mp, ok)
+	}
+	if v := testutil.ToFloat64(counter(t, reg, "knitter_monitor_releases_total", "pod-gone")); v != 1 {
+		t.Fatalf("releases{pod-gone} = %v, want 1 (one pod, however many pages)", v)
+	}
+	if v := testutil.ToFloat64(counter(t, reg, "knitter_monitor_reconcile_released_ports_total", "pod-gone")); v != 2 {
+		t.Fatalf("released ports{pod-gone} = %v, want 2", v)
+	}
+	if n := e.mgr.Calls("Ports"); n != 2 {
+		t.Fatalf("Ports called %d times for 2 passes", n)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/knitter-cni/knitter/adapters/httpapi"
 	"github.com/knitter-cni/knitter/core/alloc"
@@ -41,9 +42,23 @@ func (m ManagerClient) Tenant(ctx context.Context, name string) (model.Tenant, e
 }
 
 // Ports implements monitor.Manager.
-func (m ManagerClient) Ports(ctx context.Context, node string) ([]model.Port, error) {
-	p, err := m.C.ListPorts(ctx, httpapi.PortQuery{Node: node})
-	return p, unavailable(err)
+// Each page is one request of httpapi.MaxPageSize ports, handed to page before the next is read.
+func (m ManagerClient) Ports(ctx context.Context, node string, page func([]model.Port)) error {
+	p := httpapi.Page{Limit: httpapi.MaxPageSize}
+	for {
+		ports, next, err := m.C.ListPortsPage(ctx, httpapi.PortQuery{Node: node}, p)
+		if err != nil {
+			return unavailable(err)
+		}
+		page(ports)
+		if next == "" {
+			return nil
+		}
+		if next == p.Continue {
+			return fmt.Errorf("listing ports: the manager answered the same continue token twice")
+		}
+		p.Continue = next
+	}
 }
 
 // unavailable re-marks the client's "retry later" errors with monitor.ErrUnavailable, keeping the client's

@@ -14,6 +14,9 @@ import (
 
 // Manager is the fake Manager port: knitter-manager's own state machine without HTTP or a store.
 type Manager struct {
+	// PageSize is how many ports each page of Ports has; 0 means all in one.
+	PageSize int
+
 	mu    sync.Mutex
 	state *alloc.State
 	now   func() time.Time
@@ -117,11 +120,21 @@ func (f *Manager) Tenant(_ context.Context, name string) (model.Tenant, error) {
 }
 
 // Ports implements monitor.Manager.
-func (f *Manager) Ports(_ context.Context, node string) ([]model.Port, error) {
+func (f *Manager) Ports(_ context.Context, node string, page func([]model.Port)) error {
 	unlock, err := f.enter("Ports")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer unlock()
-	return f.state.Ports(alloc.System, alloc.PortFilter{Node: node}), nil
+	ports := f.state.Ports(alloc.System, alloc.PortFilter{Node: node})
+	unlock()
+	n := f.PageSize
+	if n <= 0 {
+		n = len(ports)
+	}
+	for len(ports) > 0 {
+		k := min(n, len(ports))
+		page(ports[:k])
+		ports = ports[k:]
+	}
+	return nil
 }
