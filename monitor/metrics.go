@@ -14,6 +14,7 @@ type Metrics struct {
 	syncDuration  *prometheus.HistogramVec
 	syncErrors    *prometheus.CounterVec
 	allocationLag prometheus.Histogram
+	observedLag   prometheus.Histogram
 	releases      *prometheus.CounterVec
 	releasedPorts *prometheus.CounterVec
 	warnings      *prometheus.CounterVec
@@ -32,8 +33,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		syncErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "knitter_monitor_sync_errors_total",
 			Help: "Sync handler calls that failed and will be retried."}, []string{"handler"}),
 		allocationLag: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "knitter_monitor_allocation_lag_seconds",
-			Help:    "Time from a pod's creationTimestamp (one-second resolution) until its ports were allocated.",
+			Help: "Time from a pod's creationTimestamp until its ports were allocated. The timestamp is truncated to " +
+				"the second, so this overstates the lag by up to 1 s (see knitter_monitor_allocation_lag_observed_seconds).",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14)}),
+		observedLag: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "knitter_monitor_allocation_lag_observed_seconds",
+			Help: "Time from the moment this monitor's informer delivered a new pod until its ports were allocated " +
+				"(queue wait, resolution and the manager's answer; not the API server's watch delay).",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
 		releases: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "knitter_monitor_releases_total",
 			Help: "Pods whose ports the monitor released, by reason."}, []string{"reason"}),
 		releasedPorts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "knitter_monitor_reconcile_released_ports_total",
@@ -47,7 +53,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Leader: prometheus.NewGauge(prometheus.GaugeOpts{Name: "knitter_monitor_leader", Help: "1 while this monitor holds the lease."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.syncDuration, m.syncErrors, m.allocationLag, m.releases, m.releasedPorts, m.warnings,
+		reg.MustRegister(m.syncDuration, m.syncErrors, m.allocationLag, m.observedLag, m.releases, m.releasedPorts, m.warnings,
 			m.statusWrites, m.lastReconcile, m.Leader)
 	}
 	return m

@@ -105,6 +105,7 @@ type Monitor struct {
 	warned   map[string]string    // UID -> the last warning sent, so retries do not repeat it
 	suspects map[string]time.Time // the reconcile's orphan suspects
 	tenants  map[string]tenantEntry
+	seen     map[string]time.Time // UID -> when PodAdded delivered it, until it is allocated
 }
 
 type tenantEntry struct {
@@ -134,7 +135,7 @@ func New(cfg Config, d Deps) (*Monitor, error) {
 		PodQueue: workqueue.NewTypedRateLimitingQueueWithConfig(limiter(), workqueue.TypedRateLimitingQueueConfig[PodKey]{Name: "pods"}),
 		NodeQueue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "nodes"}),
-		known: map[string]bool{}, warned: map[string]string{}, suspects: map[string]time.Time{}, tenants: map[string]tenantEntry{},
+		known: map[string]bool{}, warned: map[string]string{}, suspects: map[string]time.Time{}, tenants: map[string]tenantEntry{}, seen: map[string]time.Time{},
 	}
 	pods := d.Informers.Core().V1().Pods()
 	nodes := d.Informers.Core().V1().Nodes()
@@ -182,9 +183,16 @@ func podKey(p *corev1.Pod) PodKey {
 
 // The informer handlers only enqueue; the simulator calls them directly.
 
-// PodAdded queues a new pod (hostNetwork pods have no ports).
+// PodAdded queues a new pod (hostNetwork pods have no ports) and notes when it was delivered, for
+// the observed allocation lag.
 func (m *Monitor) PodAdded(obj any) {
 	if p, ok := obj.(*corev1.Pod); ok && !p.Spec.HostNetwork {
+		now := m.clock.Now()
+		m.mu.Lock()
+		if !m.known[string(p.UID)] {
+			m.seen[string(p.UID)] = now
+		}
+		m.mu.Unlock()
 		m.PodQueue.Add(podKey(p))
 	}
 }

@@ -62,6 +62,7 @@ func (m *Monitor) Reconcile(ctx context.Context, node string) (err error) {
 		m.mu.Lock()
 		delete(m.known, r.UID)
 		delete(m.warned, r.UID)
+		delete(m.seen, r.UID)
 		m.mu.Unlock()
 		m.metrics.releases.WithLabelValues(string(r.Reason)).Inc()
 		m.metrics.releasedPorts.WithLabelValues(string(r.Reason)).Add(float64(portCount[r.UID]))

@@ -233,3 +233,51 @@ func TestReconcileFoldsPages(t *testing.T) {
 		t.Fatalf("Ports called %d times for 2 passes", n)
 	}
 }
+
+// TestAllocationLagMetrics: the creation lag counts from the pod's creationTimestamp (whole
+// seconds), the observed lag from the moment the informer delivered the pod, at the clock's
+// resolution; a pod the monitor already knows adds to neither.
+func TestAllocationLagMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	e := newEnv(t, monitor.Config{})
+	var err error
+	e.m, err = monitor.New(monitor.Config{},
+		monitor.Deps{Kube: e.client, Informers: e.factory, NADs: e.nads, Manager: e.mgr, Recorder: e.rec, Clock: e.clock, Metrics: monitor.NewMetrics(reg)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := e.pod("web", "u1", nil)
+	p.CreationTimestamp = metav1.NewTime(t0.Add(-700 * time.Millisecond).Truncate(time.Second)) // as the API server writes it
+	e.clock.Step(200 * time.Millisecond)
+	e.add(p)
+	e.m.PodAdded(p)
+	e.clock.Step(30 * time.Millisecond) // the queue wait
+	e.drain()
+	sample := func(name string) (count uint64, sum float64) {
+		t.Helper()
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == name {
+				h := mf.GetMetric()[0].GetHistogram()
+				return h.GetSampleCount(), h.GetSampleSum()
+			}
+		}
+		t.Fatalf("no metric %s", name)
+		return 0, 0
+	}
+	if n, s := sample("knitter_monitor_allocation_lag_observed_seconds"); n != 1 || s < 0.0299 || s > 0.0301 {
+		t.Fatalf("observed lag: %d samples, sum %v; want 1 of 30ms", n, s)
+	}
+	if n, s := sample("knitter_monitor_allocation_lag_seconds"); n != 1 || s < 1.229 || s > 1.231 {
+		t.Fatalf("creation lag: %d samples, sum %v; want 1 of 1.23s (the truncated timestamp)", n, s)
+	}
+	// A resync delivers it again: known, so nothing more is observed.
+	e.m.PodAdded(p)
+	e.drain()
+	if n, _ := sample("knitter_monitor_allocation_lag_observed_seconds"); n != 1 {
+		t.Fatalf("observed lag has %d samples after a repeat delivery", n)
+	}
+}

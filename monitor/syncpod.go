@@ -60,6 +60,9 @@ func finished(p *corev1.Pod) bool {
 func (m *Monitor) ensureAllocated(ctx context.Context, pod *corev1.Pod) error {
 	uid := string(pod.UID)
 	if m.isKnown(uid) {
+		m.mu.Lock()
+		delete(m.seen, uid) // the informer's first list after a start: pods allocated long ago
+		m.mu.Unlock()
 		return nil
 	}
 	key := podKey(pod)
@@ -85,14 +88,20 @@ func (m *Monitor) ensureAllocated(ctx context.Context, pod *corev1.Pod) error {
 		m.warn(pod, EventAllocationFailed, err)
 		return nil
 	}
-	if created {
-		m.metrics.allocationLag.Observe(m.clock.Now().Sub(pod.CreationTimestamp.Time).Seconds())
-		m.log.Debug("allocated", "pod", key.String(), "uid", uid)
-	}
+	now := m.clock.Now()
 	m.mu.Lock()
 	m.known[uid] = true
 	delete(m.warned, uid)
+	seen, wasSeen := m.seen[uid]
+	delete(m.seen, uid)
 	m.mu.Unlock()
+	if created {
+		m.metrics.allocationLag.Observe(now.Sub(pod.CreationTimestamp.Time).Seconds())
+		if wasSeen {
+			m.metrics.observedLag.Observe(now.Sub(seen).Seconds())
+		}
+		m.log.Debug("allocated", "pod", key.String(), "uid", uid)
+	}
 	return nil
 }
 
@@ -105,6 +114,7 @@ func (m *Monitor) release(ctx context.Context, uid, reason string) error {
 	had := m.known[uid]
 	delete(m.known, uid)
 	delete(m.warned, uid)
+	delete(m.seen, uid)
 	m.mu.Unlock()
 	if had {
 		m.metrics.releases.WithLabelValues(reason).Inc()
