@@ -9,8 +9,11 @@ import (
 type Intervals struct {
 	// Heartbeat is how often the node re-registers with the manager; 0 means 30 s.
 	Heartbeat time.Duration
-	// Peers is how long to wait before watching the node set again after a failed watch; 0 means
-	// 5 s. A watch that succeeds is followed by the next one at once: it waits on the manager.
+	// Peers is the longest wait before watching the node set again after failed watches; 0 means
+	// 5 s. The first retry comes after minPeerRetry and each further failure doubles the wait up to
+	// Peers, so a manager that restarts or fails over is watched again within milliseconds and a new
+	// node is not missed for seconds. A watch that succeeds is followed by the next one at once: it
+	// waits on the manager.
 	Peers time.Duration
 }
 
@@ -32,18 +35,34 @@ func (a *Agent) Run(ctx context.Context, iv Intervals) {
 			}
 		})
 	}()
+	var retry time.Duration
 	for ctx.Err() == nil {
 		err := a.PollPeers(ctx)
 		if err == nil || ctx.Err() != nil {
+			retry = 0
 			continue
 		}
-		a.log.Warn("watching the node set failed; retrying", "err", err, "in", iv.Peers)
+		retry = nextPeerRetry(retry, iv.Peers)
+		a.log.Warn("watching the node set failed; retrying", "err", err, "in", retry)
 		select {
 		case <-ctx.Done():
-		case <-time.After(iv.Peers):
+		case <-time.After(retry):
 		}
 	}
 	<-done
+}
+
+// minPeerRetry is the wait before the first retry of a failed node watch.
+const minPeerRetry = 50 * time.Millisecond
+
+// nextPeerRetry is the wait after another failed node watch, given the last wait (0 after a success):
+// minPeerRetry, then doubling, never more than max.
+func nextPeerRetry(last, max time.Duration) time.Duration {
+	next := 2 * last
+	if next < minPeerRetry {
+		next = minPeerRetry
+	}
+	return min(next, max)
 }
 
 // every runs fn now and then every d until ctx ends.
