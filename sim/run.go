@@ -31,6 +31,10 @@ type Config struct {
 	Duration time.Duration
 	// Faults turns on manager crashes, store write failures, outages and lost terms.
 	Faults bool
+	// Monitor puts the Kubernetes API server (fakes/fakekube) and the real monitor shell in the
+	// world: pods are objects the kubelet model acts on, the monitor allocates and releases. Needs
+	// Nodes > 0.
+	Monitor bool
 	// Plant is a bug planted on purpose ("" for none).
 	Plant Plant
 	// KeepTrace keeps every trace line in Result.Trace.
@@ -49,6 +53,7 @@ const LivenessBound = time.Minute
 type Stats struct {
 	Events, Created, Deleted, Allocated, Released, Retries int
 	Crashes, WriteFaults, LostTerms, Outages, AgentCrashes int
+	WatchDrops, Conflicts, MonitorCrashes                  int
 	FinalPods                                              int
 }
 
@@ -70,6 +75,9 @@ func (c Config) Validate() error {
 	if c.Nodes < 0 || c.Nodes > 250 {
 		return fmt.Errorf("nodes: %d is out of range; give 0-250", c.Nodes)
 	}
+	if c.Monitor && c.Nodes == 0 {
+		return fmt.Errorf("monitor: needs nodes; give --nodes 1 or more with --monitor")
+	}
 	if c.Duration <= 0 {
 		return fmt.Errorf("duration: %s; give a positive virtual duration such as 2m", c.Duration)
 	}
@@ -79,6 +87,9 @@ func (c Config) Validate() error {
 // Repro is the command that reproduces the run.
 func (c Config) Repro() string {
 	s := fmt.Sprintf("knitter-sim run --seed %d --nodes %d --pods %d --duration %s --faults=%t", c.Seed, c.Nodes, c.Pods, c.Duration, c.Faults)
+	if c.Monitor {
+		s += " --monitor"
+	}
 	if c.Plant != PlantNone {
 		s += " --plant " + string(c.Plant)
 	}
@@ -131,6 +142,23 @@ func Run(cfg Config) (res Result) {
 		var beat func()
 		beat = func() { ns.heartbeat(); w.After(5000, "heartbeat", beat) }
 		w.After(0, "heartbeat", beat)
+		if cfg.Monitor {
+			names := make([]string, len(ns.list))
+			for i, nd := range ns.list {
+				names[i] = nd.name
+			}
+			k, err := newKube(w, sys, names, &wl.stats)
+			if err != nil {
+				return fail(res, Crash, err)
+			}
+			wl.kube, wl.awaiting = k, map[string]*simPod{}
+			k.released = wl.monitorReleased
+			var mstep, rec func()
+			mstep = func() { k.step(contextBG); wl.observeGone(); w.After(100, "monitor", mstep) }
+			rec = func() { k.reconcile(contextBG); w.After(5000, "reconcile", rec) }
+			w.After(100, "monitor", mstep)
+			w.After(5000, "reconcile", rec)
+		}
 	}
 
 	end := cfg.Duration.Milliseconds()
@@ -160,6 +188,9 @@ func Run(cfg Config) (res Result) {
 	// Faults.
 	if faultsOn {
 		scheduleFaults(w, sys, wl.nodes, cfg.Plant, &wl.stats, end, &faultsOn)
+		if wl.kube != nil {
+			scheduleKubeFaults(w, wl.kube, &wl.stats, end, &faultsOn)
+		}
 	}
 	for w.Step(end) {
 		chk.step()
@@ -179,6 +210,9 @@ func Run(cfg Config) (res Result) {
 			if err := sys.start(); err != nil {
 				return fail(res, Crash, err)
 			}
+		}
+		if wl.kube != nil && wl.kube.api.Dropped() {
+			w.Record("relist %v", wl.kube.api.Relist())
 		}
 		w.Record("liveness phase")
 		for _, uid := range wl.order {

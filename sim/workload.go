@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
+	"strings"
 
 	"github.com/knitter-cni/knitter/core/alloc"
 	"github.com/knitter-cni/knitter/core/model"
@@ -20,6 +22,8 @@ type simPod struct {
 	ips                        []netip.Addr
 	node                       int  // the node it runs on, with agents
 	syncing                    bool // a sync event is pending
+	inAPI                      bool // with the monitor: its object was created in the API server
+	gone                       bool // with the monitor: its object was deleted; the monitor releases it
 	attempts                   int
 }
 
@@ -45,6 +49,9 @@ type workload struct {
 	next   int
 	stats  Stats
 	nodes  *nodes // nil: the workload calls the manager directly
+	kube   *kube  // nil: no API server and no monitor; the workload releases as the monitor would
+	// awaiting are deleted pods whose release is the monitor's.
+	awaiting map[string]*simPod
 }
 
 var tenants = []struct{ name, cidr string }{
@@ -101,6 +108,10 @@ func (wl *workload) act() {
 }
 
 func (wl *workload) create(tenant, name string) {
+	if old, ok := wl.byName[tenant+"/"+name]; ok && wl.kube != nil && wl.pods[old].wantUp {
+		// The API server keeps names unique: a controller names a second pod differently.
+		name = fmt.Sprintf("%s-%d", name, wl.next+1)
+	}
 	wl.next++
 	p := &simPod{uid: fmt.Sprintf("uid-%05d", wl.next), name: name, tenant: tenant, network: tenant + "/net", wantUp: true}
 	if wl.nodes != nil {
@@ -138,6 +149,35 @@ func (wl *workload) sync(p *simPod) {
 	mgr := wl.sys.mgr
 	var err error
 	switch {
+	case wl.kube != nil && p.wantUp && !p.inAPI:
+		// The controller creates the object, scheduled; the kubelet's ADD follows a little later.
+		if err = wl.kube.createPod(p, wl.nodes.list[p.node].name); err == nil {
+			p.inAPI = true
+			wl.w.Record("api create %s", p.uid)
+			p.syncing = true
+			wl.w.After(20+int64(wl.rng.IntN(200)), "kubelet "+p.uid, func() { p.syncing = false; wl.sync(p) })
+			return
+		}
+	case wl.kube != nil && !p.wantUp:
+		if p.gone {
+			return // the monitor releases it
+		}
+		// The kubelet's CNI DEL, retried until it succeeds, then the object goes.
+		if p.inAPI {
+			if err = wl.nodes.del(p); err != nil {
+				break
+			}
+			if err = wl.kube.deletePod(p); err != nil {
+				break
+			}
+			p.gone = true
+			wl.awaiting[p.uid] = p
+			wl.w.Record("api delete %s", p.uid)
+			return
+		}
+		p.gone, p.released = true, true // never created: nothing to release
+		wl.w.Record("never created %s", p.uid)
+		return
 	case mgr == nil:
 		err = errors.New("no manager running")
 	case p.wantUp && wl.nodes != nil:
@@ -151,6 +191,9 @@ func (wl *workload) sync(p *simPod) {
 				break
 			}
 			wl.gotPod(p, pod)
+			if wl.kube != nil {
+				wl.kube.sandboxReady(p)
+			}
 		}
 	case p.wantUp:
 		var res any
@@ -207,4 +250,43 @@ func (wl *workload) gotPod(p *simPod, pod model.Pod) {
 	wl.stats.Allocated++
 	wl.check.allocated(p)
 	wl.w.Record("allocated %s %v", p.uid, p.ips)
+}
+
+// observeGone settles the deleted pods that never had an acknowledged allocation and that the
+// manager does not hold: a pod created and deleted while the watch was down is never seen by the
+// monitor, and there is nothing to release. (A pod with an acknowledged allocation settles only by
+// the monitor's acknowledged release, in monitorReleased.)
+func (wl *workload) observeGone() {
+	if len(wl.awaiting) == 0 || !wl.sys.serving() {
+		return
+	}
+	var done []*simPod
+	_ = wl.sys.mgr.View(func(s *alloc.State) {
+		for _, p := range wl.awaiting {
+			if _, held := s.Pod(p.uid); !held && !p.allocated {
+				done = append(done, p)
+			}
+		}
+	})
+	slices.SortFunc(done, func(a, b *simPod) int { return strings.Compare(a.uid, b.uid) })
+	for _, p := range done {
+		wl.monitorReleased(p.uid)
+	}
+}
+
+// monitorReleased records a release the manager acknowledged to the monitor. Only a deleted pod's
+// release counts: a live pod's missing ports are the invariants' business.
+func (wl *workload) monitorReleased(uid string) {
+	p, ok := wl.awaiting[uid]
+	if !ok {
+		return
+	}
+	delete(wl.awaiting, uid)
+	wasAllocated := p.allocated
+	p.allocated, p.released = false, true
+	wl.stats.Released++
+	if wasAllocated {
+		wl.check.released(p)
+	}
+	wl.w.Record("released %s", p.uid)
 }

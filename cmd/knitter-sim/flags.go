@@ -14,6 +14,7 @@ type runFlags struct {
 	pods     int
 	duration time.Duration
 	faults   bool
+	monitor  bool
 	plant    string
 }
 
@@ -22,6 +23,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.nodes, "nodes", def.Nodes, "nodes, each with a real agent that CNI ADD and DEL go through (0: call the manager directly)")
 	fs.IntVar(&f.pods, "pods", def.Pods, "live pods the workload aims for")
 	fs.DurationVar(&f.duration, "duration", def.Duration, "virtual time of the fault phase (a liveness phase follows)")
+	fs.BoolVar(&f.monitor, "monitor", false, "put the API server and the real monitor in the world (needs --nodes); adds watch drops, conflicts and monitor crashes to the faults")
 	fs.BoolVar(&f.faults, "faults", def.Faults, "inject manager crashes, failed store writes, store outages and lost terms")
 	fs.StringVar(&f.plant, "plant", "", "plant a bug on purpose (see 'knitter-sim plants')")
 }
@@ -31,7 +33,7 @@ func (f *runFlags) config(seed uint64) (sim.Config, error) {
 	if err != nil {
 		return sim.Config{}, err
 	}
-	c := sim.Config{Seed: seed, Nodes: f.nodes, Pods: f.pods, Duration: f.duration, Faults: f.faults, Plant: p}
+	c := sim.Config{Seed: seed, Nodes: f.nodes, Pods: f.pods, Duration: f.duration, Faults: f.faults, Monitor: f.monitor, Plant: p}
 	if err := c.Validate(); err != nil {
 		return sim.Config{}, fmt.Errorf("--%w", err)
 	}

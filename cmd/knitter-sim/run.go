@@ -33,6 +33,9 @@ func runCommand() *cobra.Command {
 				s.Events, s.Created, s.Deleted, s.Allocated, s.Released, s.Retries, s.FinalPods)
 			fmt.Fprintf(out, "  faults: manager crashes %d  failed writes %d  lost terms %d  outages %d  agent crashes %d\n",
 				s.Crashes, s.WriteFaults, s.LostTerms, s.Outages, s.AgentCrashes)
+			if cfg.Monitor {
+				fmt.Fprintf(out, "  kube faults: watch drops %d  conflicts %d  monitor crashes %d\n", s.WatchDrops, s.Conflicts, s.MonitorCrashes)
+			}
 			if trace != "" {
 				if err := os.WriteFile(trace, []byte(strings.Join(r.Trace, "\n")+"\n"), 0o644); err != nil {
 					return fmt.Errorf("writing --trace: %w", err)
