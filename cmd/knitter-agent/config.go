@@ -29,7 +29,10 @@ type Config struct {
 	MTU int `json:"mtu,omitempty"`
 	// Socket is the unix socket the plugin calls. Default /run/knitter/agent.sock.
 	Socket string `json:"socket,omitempty"`
-	// StateDir holds the checkpoints. Default /var/lib/knitter/agent.
+	// StateDir holds the checkpoints. Default /run/knitter/agent, a tmpfs on systemd hosts: the
+	// checkpoints are fsynced on every ADD, and on tmpfs that costs nothing. They do not survive a
+	// reboot, and need not: a reboot removes the pods' namespaces and links with them, and the
+	// runtime re-ADDs every pod it restarts. Set a disk path (/var/lib/knitter/agent) to keep them.
 	StateDir string `json:"state_dir,omitempty"`
 	// MaxConcurrent bounds the CNI calls served at once. Default 16.
 	MaxConcurrent int           `json:"max_concurrent,omitempty"`
@@ -118,6 +121,9 @@ func loadConfig(file string) (Config, error) {
 }
 
 // defaults fills what neither the file nor the flags set.
+// DefaultStateDir is the checkpoint directory when state_dir is not set: tmpfs (see StateDir).
+const DefaultStateDir = "/run/knitter/agent"
+
 func (c *Config) defaults() error {
 	if c.NodeName == "" {
 		c.NodeName = os.Getenv("NODE_NAME")
@@ -133,7 +139,7 @@ func (c *Config) defaults() error {
 		c.Socket = wire.DefaultSocket
 	}
 	if c.StateDir == "" {
-		c.StateDir = "/var/lib/knitter/agent"
+		c.StateDir = DefaultStateDir
 	}
 	if c.CNI.BinDir != "" {
 		if c.CNI.ConfName == "" {

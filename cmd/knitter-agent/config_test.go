@@ -22,7 +22,7 @@ func TestLoadConfig(t *testing.T) {
 	if c.NodeName != "n1" || c.Uplinks["physnet1"] != "eth1" || time.Duration(c.Heartbeat) != 10*time.Second || c.DNS.Nameservers[0] != "10.96.0.10" {
 		t.Fatalf("config %+v", c)
 	}
-	if err := c.defaults(); err != nil || c.Socket != "/run/knitter/agent.sock" || c.StateDir != "/var/lib/knitter/agent" {
+	if err := c.defaults(); err != nil || c.Socket != "/run/knitter/agent.sock" || c.StateDir != "/run/knitter/agent" {
 		t.Fatalf("defaults: %+v, %v", c, err)
 	}
 	if err := c.validate(); err != nil {

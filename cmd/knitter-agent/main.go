@@ -104,7 +104,7 @@ func newCommand() *cobra.Command {
 	fl.StringSliceVar(&uplinks, "uplink", nil, "PHYSICAL_NETWORK=NIC mapping for vlan/macvlan/sriov networks (repeatable)")
 	fl.IntVar(&f.MTU, "mtu", 0, "node NIC MTU, the default for networks without one (default 1500)")
 	fl.StringVar(&f.Socket, "socket", "", "unix socket for knitter-plugin (default /run/knitter/agent.sock)")
-	fl.StringVar(&f.StateDir, "state-dir", "", "checkpoint directory (default /var/lib/knitter/agent)")
+	fl.StringVar(&f.StateDir, "state-dir", "", "checkpoint directory (default "+DefaultStateDir+", tmpfs: lost on reboot, when the runtime re-ADDs; give a disk path to keep them)")
 	fl.IntVar(&f.MaxConcurrent, "max-concurrent", 0, "CNI calls served at once (default 16)")
 	fl.StringVar(&f.Manager.URL, "manager-url", "", "knitter-manager's URL, e.g. https://10.0.0.2:9527")
 	fl.StringVar(&f.Manager.TokenFile, "manager-token-file", "", "file holding the agent's bearer token")

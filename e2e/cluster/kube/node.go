@@ -28,7 +28,7 @@ const (
 	confList      = "/etc/cni/net.d/10-knitter.conflist"
 	cniBinDir     = "/opt/cni/bin"
 	cniResults    = "/var/lib/cni/results"
-	checkpointDir = "/var/lib/knitter/agent"
+	checkpointDir = "/run/knitter/agent"
 	podIfName     = "eth0"
 )
 
