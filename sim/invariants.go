@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -102,6 +103,7 @@ func (c *checker) step() {
 	if c.n%FullEvery != 0 {
 		return
 	}
+	c.sandboxesOwnTheirAddresses(ports)
 	c.storeMatches()
 }
 
@@ -186,4 +188,34 @@ func diff(a, b string) string {
 		}
 	}
 	return "(equal)"
+}
+
+// sandboxesOwnTheirAddresses checks that no address on a sandbox's links is held at the manager by
+// another pod: an address reused before the old sandbox's DEL would be on two pods' interfaces. The
+// networks' subnets do not overlap, so an address names its network.
+func (c *checker) sandboxesOwnTheirAddresses(ports []model.Port) {
+	if c.wl.nodes == nil || c.failed != nil {
+		return
+	}
+	owner := make(map[netip.Addr]string, len(ports))
+	for _, p := range ports {
+		for _, ip := range p.IPs {
+			owner[ip] = p.Pod.UID
+		}
+	}
+	for _, nd := range c.wl.nodes.list {
+		ids := slices.Sorted(maps.Keys(nd.netns))
+		for _, id := range ids {
+			uid := strings.TrimPrefix(id, "c-")
+			for _, l := range nd.dp.Links(nd.netns[id]) {
+				for _, a := range l.Addrs {
+					if o, held := owner[a.Addr()]; held && o != uid {
+						c.fail(Safety, "sandbox-owns-its-addresses", "%s on %s carries %s, which the manager gave to %s",
+							uid, nd.name, a.Addr(), o)
+						return
+					}
+				}
+			}
+		}
+	}
 }

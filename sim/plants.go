@@ -28,6 +28,10 @@ const (
 	// PlantLostCheckpoint makes a restarted agent lose its checkpoint store: it no longer knows the
 	// sandboxes it built, so their DEL leaves the links behind.
 	PlantLostCheckpoint Plant = "lost-checkpoint"
+	// PlantReuseBeforeDEL releases a deleted pod's ports before its sandbox's CNI DEL ran (the DEL
+	// comes 0.5-3 s later), with the cooldown configured off: the address goes to another pod while
+	// the old sandbox still carries it.
+	PlantReuseBeforeDEL Plant = "reuse-before-del"
 )
 
 // Plants lists every planted bug with what it does.
@@ -37,6 +41,7 @@ func Plants() map[Plant]string {
 		PlantReleaseByName:  "the workload releases the newest pod with a name instead of the pod it deletes",
 		PlantAckFailedWrite: "the store acknowledges a failed write, so the manager serves state the store lacks",
 		PlantLostCheckpoint: "a restarted agent has lost its checkpoints, so DEL leaves the sandbox's links (needs --nodes)",
+		PlantReuseBeforeDEL: "with cooldown off, a delete releases the ports before the sandbox's DEL ran, so an address is reused while the old sandbox has it (needs --nodes, not --monitor)",
 	}
 }
 

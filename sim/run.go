@@ -117,6 +117,11 @@ func Run(cfg Config) (res Result) {
 	if cfg.Plant == PlantNoCooldown {
 		mcfg.Cooldown = 0
 	}
+	if cfg.Plant == PlantReuseBeforeDEL {
+		// Cooldown off is a configuration the operator may choose; then only DEL-before-release
+		// keeps an address off two sandboxes.
+		acfg.Cooldown, mcfg.Cooldown = 0, 0
+	}
 	sys := newSystem(w, acfg, mcfg, cfg.Plant)
 	wl := &workload{w: w, sys: sys, rng: w.Rand("workload"), plant: cfg.Plant, target: cfg.Pods,
 		pods: map[string]*simPod{}, byName: map[string]string{}}

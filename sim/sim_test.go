@@ -107,8 +107,9 @@ func TestPlantsCaught(t *testing.T) {
 		string(PlantReleaseByName):  "pod-has-its-ports",
 		string(PlantAckFailedWrite): "",
 		string(PlantLostCheckpoint): "sandboxes-match-pods",
+		string(PlantReuseBeforeDEL): "sandbox-owns-its-addresses",
 	}
-	agentsOnly := map[string]bool{string(PlantLostCheckpoint): true}
+	agentsOnly := map[string]bool{string(PlantLostCheckpoint): true, string(PlantReuseBeforeDEL): true}
 	for _, name := range PlantNames() {
 		for mode, mk := range modes {
 			if agentsOnly[name] && mode != "agents" {

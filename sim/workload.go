@@ -23,6 +23,7 @@ type simPod struct {
 	node                       int  // the node it runs on, with agents
 	syncing                    bool // a sync event is pending
 	inAPI                      bool // with the monitor: its object was created in the API server
+	delPending                 bool // the planted reuse-before-del's late DEL is scheduled
 	gone                       bool // with the monitor: its object was deleted; the monitor releases it
 	attempts                   int
 }
@@ -206,11 +207,17 @@ func (wl *workload) sync(p *simPod) {
 			wl.gotPod(p, res.(model.Pod))
 		}
 	default:
-		if wl.nodes != nil {
+		switch {
+		case wl.nodes != nil && wl.plant == PlantReuseBeforeDEL:
+			wl.lateDel(p, 500+int64(wl.rng.IntN(2500)))
+		case wl.nodes != nil:
 			// The runtime's CNI DEL first; the release is the monitor's, once the pod is gone.
 			if err = wl.nodes.del(p); err != nil {
 				break
 			}
+		}
+		if err != nil {
+			break
 		}
 		uid := p.uid
 		if wl.plant == PlantReleaseByName {
@@ -289,4 +296,22 @@ func (wl *workload) monitorReleased(uid string) {
 		wl.check.released(p)
 	}
 	wl.w.Record("released %s", p.uid)
+}
+
+// lateDel is the planted reuse-before-del's DEL: it runs after the release, retried until it
+// succeeds.
+func (wl *workload) lateDel(p *simPod, after int64) {
+	if p.delPending {
+		return
+	}
+	p.delPending = true
+	wl.w.After(after, "late-del "+p.uid, func() {
+		p.delPending = false
+		if err := wl.nodes.del(p); err != nil {
+			wl.w.Record("late del %s: %v", p.uid, err)
+			wl.lateDel(p, 200)
+			return
+		}
+		wl.w.Record("late del %s", p.uid)
+	})
 }
