@@ -38,7 +38,7 @@ LDFLAGS    ?= -s -w
 # every CNI call pays. The agent does the real work.
 PLUGIN_FORBIDDEN_IMPORTS := ^(k8s\.io/client-go|go\.etcd\.io)(/|$$)
 
-.PHONY: all build verify fmt-check vet lint plugin-deps layering test-ut test-e2e test-monitor-integration test-e2e-kube kube-up kube-down bench fuzz sim-swarm tools clean help
+.PHONY: all build verify fmt-check vet lint plugin-deps layering test-ut test-e2e test-monitor-integration test-e2e-kube kube-up kube-down bench bench-report fuzz sim-swarm tools clean help
 
 all: build ## Same as build.
 
@@ -127,6 +127,19 @@ bench: ## Run benchmarks into _output/bench.txt (BENCH regexp, BENCHTIME, BENCHC
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -count $(BENCHCOUNT) -benchmem $(TESTFLAGS) $$pkgs \
 		| tee $(OUTPUT)/bench.txt; \
 	echo "bench: results in $(OUTPUT)/bench.txt"
+
+REPORTCOUNT ?= 3
+bench-report: ## Run the node (as root, under flock /work/e2e.lock if present), manager and core benchmarks REPORTCOUNT times; write docs/benchmarks.md's generated tables and docs/plots/*.png.
+	@mkdir -p $(OUTPUT)/bench; out=$(OUTPUT)/bench/results.txt; : > $$out; \
+	lock=""; [ -e /work/e2e.lock ] && lock="flock /work/e2e.lock"; \
+	group() { name=$$1; shift; echo "# load $$name before: $$(cut -d' ' -f1-3 /proc/loadavg)" >> $$out; \
+		echo "bench-report: $$name: $$*"; "$$@" | tee -a $$out | grep '^Benchmark' || exit 1; \
+		echo "# load $$name after: $$(cut -d' ' -f1-3 /proc/loadavg)" >> $$out; }; \
+	group node $$lock $(GO) test ./bench/node -run '^$$' -bench 'KnitterADD$$|KnitterADDPodsUp|PluginStart' -benchtime 30x -count $(REPORTCOUNT) && \
+	group agent $(GO) test ./agent -run '^$$' -bench 'AddDel|Restart200' -count $(REPORTCOUNT) && \
+	group manager $(GO) test ./bench -run '^$$' -bench 'ManagerAllocate|ManagerColdStart' -benchtime 1x -count $(REPORTCOUNT) && \
+	group core $(GO) test ./core/... -run '^$$' -bench . -count $(REPORTCOUNT) && \
+	cd hack/benchreport && $(GO) run . -in ../../$$out -doc ../../docs/benchmarks.md -plots ../../docs/plots
 
 fuzz: ## Run every fuzz target for FUZZTIME each, one after another (PKG narrows).
 	@pkgs="$(PKG)"; [ -n "$$pkgs" ] || pkgs=$$(hack/go-packages.sh --having Fuzz); \
