@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -34,7 +36,10 @@ type rig struct {
 	mgr   *manager.Manager
 }
 
-func newRig(b *testing.B, dir string) *rig {
+func newRig(b *testing.B, dir string) *rig { return newRigInflight(b, dir, 0) }
+
+// newRigInflight is newRig with at most inflight etcd transactions in flight (0: the default).
+func newRigInflight(b *testing.B, dir string, inflight int) *rig {
 	b.Helper()
 	// etcd wants its data directory private; a fresh subdirectory is created with mode 0700.
 	emb, err := etcdstore.StartEmbedded(etcdstore.EmbedConfig{DataDir: filepath.Join(dir, "etcd"), LogLevel: "error"})
@@ -42,7 +47,9 @@ func newRig(b *testing.B, dir string) *rig {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	store, err := etcdstore.Open(ctx, emb.ClientConfig())
+	cfg := emb.ClientConfig()
+	cfg.MaxInflight = inflight
+	store, err := etcdstore.Open(ctx, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -58,6 +65,16 @@ func newRig(b *testing.B, dir string) *rig {
 		b.Fatal(err)
 	}
 	return &rig{emb: emb, store: store, mgr: mgr}
+}
+
+// reportStore reports the etcd writer's commands per transaction and how many transactions were
+// sent again because they reached etcd before the one before them.
+func (r *rig) reportStore(b *testing.B) {
+	st := r.store.Stats()
+	if st.Txns > 0 {
+		b.ReportMetric(float64(st.Commands)/float64(st.Txns), "cmds/txn")
+		b.ReportMetric(float64(st.Reordered), "resent")
+	}
 }
 
 func (r *rig) close() {
@@ -90,7 +107,7 @@ func pod(i int64) alloc.PodRequest {
 const portsPerPod = 4
 
 // run spreads b.N calls of fn over `clients` goroutines and reports calls/s and latency percentiles.
-func run(b *testing.B, clients int, fn func(i int64) error) {
+func run(b *testing.B, clients int, fn func(client int, i int64) error) {
 	var next atomic.Int64
 	lat := make([][]time.Duration, clients)
 	var wg sync.WaitGroup
@@ -103,7 +120,7 @@ func run(b *testing.B, clients int, fn func(i int64) error) {
 					return
 				}
 				start := time.Now()
-				if err := fn(i); err != nil {
+				if err := fn(c, i); err != nil {
 					b.Error(err)
 					return
 				}
@@ -127,24 +144,70 @@ func run(b *testing.B, clients int, fn func(i int64) error) {
 }
 
 // BenchmarkManagerAllocateHTTPS allocates four-port pods through the real HTTPS API of a manager on an
-// embedded etcd, with 1, 16 and 64 concurrent clients: every answer is durable in etcd.
+// embedded etcd, with 1, 16 and 64 concurrent clients: every answer is durable in etcd. The clients
+// are long-lived: each has made one request before the timing starts, so the TLS handshakes (one
+// per connection) are outside it. h2 is what knitter-manager serves and its clients negotiate (one
+// multiplexed connection for all the goroutines of one client); h1 is HTTP/1.1, a connection per
+// concurrent request. shared: all the goroutines share one Client, as one monitor would; otherwise
+// each has its own Client (its own connection), as separate agents would. inflight=1 writes one etcd
+// transaction at a time, the writer before pipelining.
 func BenchmarkManagerAllocateHTTPS(b *testing.B) {
-	for _, clients := range []int{1, 16, 64} {
-		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
-			r := newRig(b, b.TempDir())
+	for _, tc := range []struct {
+		clients, inflight int
+		h2, shared        bool
+	}{{1, 0, true, false}, {16, 0, true, false}, {64, 0, true, false}, {64, 0, true, true}, {64, 0, false, true}, {64, 1, true, false}} {
+		name := fmt.Sprintf("clients=%d", tc.clients)
+		if !tc.h2 {
+			name += "/h1"
+		}
+		if tc.shared {
+			name += "/shared"
+		}
+		if tc.inflight != 0 {
+			name += fmt.Sprintf("/inflight=%d", tc.inflight)
+		}
+		clients := tc.clients
+		b.Run(name, func(b *testing.B) {
+			r := newRigInflight(b, b.TempDir(), tc.inflight)
 			defer r.close()
 			r.setup(b)
-			srv := httptest.NewTLSServer(httpapi.NewServer(backend{r.mgr}, httpapi.Options{}))
+			srv := httptest.NewUnstartedServer(httpapi.NewServer(backend{r.mgr}, httpapi.Options{}))
+			srv.EnableHTTP2 = tc.h2
+			// httptest's own client, unused, leaves handshakes that Close interrupts; they are noise.
+			srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+			srv.StartTLS()
 			defer srv.Close()
 			tr := srv.Client().Transport.(*http.Transport)
-			c, err := httpapi.NewClient(httpapi.ClientConfig{URL: srv.URL, Token: "bench-admin-token-0123456789", TLSConfig: tr.TLSClientConfig})
-			if err != nil {
-				b.Fatal(err)
+			tlsConf := tr.TLSClientConfig.Clone()
+			if !tc.h2 {
+				tlsConf.NextProtos = []string{"http/1.1"}
 			}
-			run(b, clients, func(i int64) error {
-				_, _, err := c.AllocatePod(context.Background(), pod(i))
+			cs := make([]*httpapi.Client, clients)
+			for i := range cs {
+				if i > 0 && tc.shared {
+					cs[i] = cs[0]
+					continue
+				}
+				c, err := httpapi.NewClient(httpapi.ClientConfig{URL: srv.URL, Token: "bench-admin-token-0123456789", TLSConfig: tlsConf})
+				if err != nil {
+					b.Fatal(err)
+				}
+				cs[i] = c
+			}
+			var warm sync.WaitGroup
+			for i, c := range cs {
+				warm.Go(func() {
+					if _, _, err := c.AllocatePod(context.Background(), pod(int64(1<<40+i))); err != nil {
+						b.Error(err)
+					}
+				})
+			}
+			warm.Wait()
+			run(b, clients, func(c int, i int64) error {
+				_, _, err := cs[c].AllocatePod(context.Background(), pod(i))
 				return err
 			})
+			r.reportStore(b)
 		})
 	}
 }
@@ -152,15 +215,21 @@ func BenchmarkManagerAllocateHTTPS(b *testing.B) {
 // BenchmarkManagerAllocateDirect is the same without HTTP: manager.Do straight into etcd, to show
 // what the API layer costs.
 func BenchmarkManagerAllocateDirect(b *testing.B) {
-	for _, clients := range []int{1, 64} {
-		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
-			r := newRig(b, b.TempDir())
+	for _, tc := range []struct{ clients, inflight int }{{1, 0}, {64, 0}, {64, 1}, {64, 2}} {
+		name := fmt.Sprintf("clients=%d", tc.clients)
+		if tc.inflight != 0 {
+			name += fmt.Sprintf("/inflight=%d", tc.inflight)
+		}
+		clients := tc.clients
+		b.Run(name, func(b *testing.B) {
+			r := newRigInflight(b, b.TempDir(), tc.inflight)
 			defer r.close()
 			r.setup(b)
-			run(b, clients, func(i int64) error {
+			run(b, clients, func(_ int, i int64) error {
 				_, err := r.mgr.Do(context.Background(), alloc.AllocatePodCmd{PodRequest: pod(i)})
 				return err
 			})
+			r.reportStore(b)
 		})
 	}
 }

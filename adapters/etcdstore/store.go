@@ -32,6 +32,7 @@ type Store struct {
 	stop        chan struct{} // closed first by Close: Submits blocked on a full queue give up
 	writerDone  chan struct{}
 	inflight    chan struct{} // one token per transaction in flight; its capacity is MaxInflight
+	completed   chan struct{} // wakes the writer when a transaction completes
 	closeOnce   sync.Once
 
 	campaignMu sync.Mutex // one Campaign or Resign at a time
@@ -103,6 +104,7 @@ func open(ctx context.Context, cfg Config) (*Store, error) {
 		stop:           make(chan struct{}),
 		writerDone:     make(chan struct{}),
 		inflight:       make(chan struct{}, cfg.MaxInflight),
+		completed:      make(chan struct{}, 1),
 	}, nil
 }
 

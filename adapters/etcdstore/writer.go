@@ -10,65 +10,87 @@ import (
 )
 
 // write is the writer goroutine: it takes whatever is queued, up to MaxBatch commands, cuts it into
-// transactions and dispatches them, up to MaxInflight at once, and repeats until Close closes the
-// queue; it then waits for the transactions in flight, so that queued commands are flushed before
-// Close returns.
+// transactions and dispatches them, up to MaxInflight at once, until Close closes the queue; it then
+// waits for the transactions in flight, so that queued commands are flushed before Close returns.
+//
+// Pipelining must not shrink group commit: a transaction that is not full (everything queued fits
+// in it) is dispatched only when nothing is in flight. While one is, the writer keeps adding what
+// arrives to it, until it is full — then it goes at once, beside the ones in flight — or a
+// transaction in flight completes. Several transactions are in flight only when more than one
+// transaction's worth of commands is waiting.
 func (s *Store) write() {
 	defer close(s.writerDone)
-	batch := make([]*Pending, 0, s.cfg.MaxBatch)
-	for p := range s.queue {
-		s.release()
-		batch = s.drain(append(batch[:0], p))
-		s.commit(batch)
-		clear(batch) // let finished commands be collected
+	var batch []*Pending
+	open := true
+	for {
+		if len(batch) == 0 {
+			p, ok := <-s.queue
+			if !ok {
+				break
+			}
+			s.release()
+			batch = append(batch, p)
+		}
+		if open {
+			batch, open = s.drain(batch)
+		}
+		n, full := s.chunk(batch)
+		if open && !full && len(batch) < s.cfg.MaxBatch && len(s.inflight) > 0 {
+			select {
+			case p, ok := <-s.queue:
+				if !ok {
+					open = false
+					continue
+				}
+				s.release()
+				batch = append(batch, p)
+			case <-s.completed:
+			}
+			continue
+		}
+		s.dispatch(append([]*Pending(nil), batch[:n]...))
+		batch = append(batch[:0:0], batch[n:]...)
 	}
 	for range cap(s.inflight) {
 		s.inflight <- struct{}{}
 	}
 }
 
-// drain appends what is queued now, without waiting, up to MaxBatch commands.
-func (s *Store) drain(batch []*Pending) []*Pending {
+// drain appends what is queued now, without waiting, up to MaxBatch commands, and reports whether
+// the queue is still open.
+func (s *Store) drain(batch []*Pending) ([]*Pending, bool) {
 	for len(batch) < s.cfg.MaxBatch {
 		select {
 		case p, ok := <-s.queue:
 			if !ok {
-				return batch
+				return batch, false
 			}
 			s.release()
 			batch = append(batch, p)
 		default:
-			return batch
+			return batch, true
 		}
 	}
-	return batch
-}
-
-// commit dispatches batch in order, as consecutive transactions that each fit etcd's limits.
-func (s *Store) commit(batch []*Pending) {
-	for len(batch) > 0 {
-		n := s.chunk(batch)
-		s.dispatch(append([]*Pending(nil), batch[:n]...))
-		batch = batch[n:]
-	}
+	return batch, true
 }
 
 // chunk returns how many leading commands of batch go in one transaction: commands of one term,
 // within MaxTxnOps (counting the write sequence's put) and MaxTxnBytes, and always at least one, so
-// that a command larger than the limits still goes whole, alone.
-func (s *Store) chunk(batch []*Pending) int {
+// that a command larger than the limits still goes whole, alone. full reports whether no further
+// command could join that transaction.
+func (s *Store) chunk(batch []*Pending) (n int, full bool) {
 	first := batch[0]
 	ops, bytes := first.ops+1, first.bytes
-	n := 1
+	n = 1
 	for ; n < len(batch); n++ {
 		p := batch[n]
 		if p.term != first.term || ops+p.ops > s.cfg.MaxTxnOps || bytes+p.bytes > s.cfg.MaxTxnBytes {
-			break
+			return n, true
 		}
 		ops += p.ops
 		bytes += p.bytes
 	}
-	return n
+	return n, ops >= s.cfg.MaxTxnOps || bytes >= s.cfg.MaxTxnBytes
 }
 
 // txn is one transaction of a term's write pipeline.
@@ -110,6 +132,10 @@ func (s *Store) send(x *txn) {
 	s.finish(x.cmds, err)
 	close(x.done)
 	<-s.inflight
+	select {
+	case s.completed <- struct{}{}:
+	default: // the writer has a wake-up pending already
+	}
 }
 
 // seqValue is the write sequence's value once n transactions of the term fenced by rev have landed.
