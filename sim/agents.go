@@ -76,7 +76,12 @@ func newNodes(n int, sys *system) (*nodes, error) {
 // retarget points every agent's client at the running manager (after a restart); with none
 // running, the clients answer unavailable.
 func (ns *nodes) retarget(sys *system) {
-	for _, nd := range ns.list {
+	for i, nd := range ns.list {
+		if i == 0 && sys.zombie != nil {
+			nd.client.M = sys.zombie
+			nd.client.SetDown(false)
+			continue
+		}
 		if sys.mgr != nil {
 			nd.client.M = sys.mgr
 		}

@@ -52,6 +52,27 @@ func scheduleFaults(w *World, sys *system, ns *nodes, plant Plant, st *Stats, en
 		st.LostTerms++
 		w.Record("fault lose-term %t", sys.store.LoseTerm())
 	})
+	// A partition: the manager loses its store session while the first node's agent still reaches
+	// it; a new manager starts as after a crash, and the partition heals 2-5 s later.
+	if ns != nil {
+		every("partition", 25_000, func(r *rand.Rand) {
+			if sys.mgr == nil || sys.zombie != nil {
+				return
+			}
+			st.Partitions++
+			sys.partition()
+			w.Record("fault partition manager %d", sys.gen)
+			w.After(200+int64(r.IntN(3000)), "restart", func() {
+				if sys.mgr == nil {
+					if err := sys.start(); err != nil {
+						panic(err)
+					}
+					w.Record("restart manager %d", sys.gen)
+				}
+			})
+			w.After(2000+int64(r.IntN(3000)), "heal", func() { sys.heal(); w.Record("partition healed") })
+		})
+	}
 	// An agent process crashes and starts again over its checkpoint store.
 	if ns != nil {
 		every("agent-crash", 15_000, func(r *rand.Rand) {

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 
@@ -32,6 +33,9 @@ const (
 	// comes 0.5-3 s later), with the cooldown configured off: the address goes to another pod while
 	// the old sandbox still carries it.
 	PlantReuseBeforeDEL Plant = "reuse-before-del"
+	// PlantSkipFencing is a store that does not fence: a manager whose session ended (a partition)
+	// keeps writing, and never learns its term is over, while a new manager serves.
+	PlantSkipFencing Plant = "skip-fencing"
 )
 
 // Plants lists every planted bug with what it does.
@@ -41,6 +45,7 @@ func Plants() map[Plant]string {
 		PlantReleaseByName:  "the workload releases the newest pod with a name instead of the pod it deletes",
 		PlantAckFailedWrite: "the store acknowledges a failed write, so the manager serves state the store lacks",
 		PlantLostCheckpoint: "a restarted agent has lost its checkpoints, so DEL leaves the sandbox's links (needs --nodes)",
+		PlantSkipFencing:    "the store does not fence ended terms, so a partitioned manager keeps writing beside the new one (needs --nodes)",
 		PlantReuseBeforeDEL: "with cooldown off, a delete releases the ports before the sandbox's DEL ran, so an address is reused while the old sandbox has it (needs --nodes, not --monitor)",
 	}
 }
@@ -104,3 +109,29 @@ func (ackedWrite) Wait() error { return nil }
 func (ackedWrite) Done() <-chan struct{} { return ackedDone }
 
 var ackedDone = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// unfencedStore hands out terms that do not report an expired session, over a store that does not
+// fence.
+type unfencedStore struct{ *memstore.Store }
+
+func (u *unfencedStore) Campaign(ctx context.Context, id string) (manager.Term, error) {
+	t, err := u.Store.Campaign(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &unfencedTerm{Term: t}, nil
+}
+
+type unfencedTerm struct{ manager.Term }
+
+// Err hides an expired session (the manager does not learn of it; only the store's fence would have
+// stopped its writes); a failed write still ends the term.
+func (t *unfencedTerm) Err() error {
+	if err := t.Term.Err(); err != nil && !errors.Is(err, memstore.ErrSessionLost) {
+		return err
+	}
+	return nil
+}
+
+// Lost never fires, for the same reason.
+func (t *unfencedTerm) Lost() <-chan struct{} { return nil }

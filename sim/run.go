@@ -53,7 +53,7 @@ const LivenessBound = time.Minute
 type Stats struct {
 	Events, Created, Deleted, Allocated, Released, Retries int
 	Crashes, WriteFaults, LostTerms, Outages, AgentCrashes int
-	WatchDrops, Conflicts, MonitorCrashes                  int
+	WatchDrops, Conflicts, MonitorCrashes, Partitions      int
 	FinalPods                                              int
 }
 
@@ -211,6 +211,7 @@ func Run(cfg Config) (res Result) {
 		faultsOn = false
 		sys.store.SetDown(false)
 		sys.store.FailWrite(0)
+		sys.heal()
 		if sys.mgr == nil {
 			if err := sys.start(); err != nil {
 				return fail(res, Crash, err)

@@ -92,8 +92,9 @@ func TestSwarm(t *testing.T) {
 		faults.LostTerms += r.Stats.LostTerms
 		faults.Outages += r.Stats.Outages
 		faults.AgentCrashes += r.Stats.AgentCrashes
+		faults.Partitions += r.Stats.Partitions
 	}
-	if faults.Crashes == 0 || faults.WriteFaults == 0 || faults.LostTerms == 0 || faults.Outages == 0 || faults.AgentCrashes == 0 {
+	if faults.Crashes == 0 || faults.WriteFaults == 0 || faults.LostTerms == 0 || faults.Outages == 0 || faults.AgentCrashes == 0 || faults.Partitions == 0 {
 		t.Errorf("the swarm did not exercise every fault: %+v", faults)
 	}
 	t.Logf("%d seeds in %s; faults %+v", len(results), time.Since(start).Round(time.Millisecond), faults)
@@ -108,8 +109,9 @@ func TestPlantsCaught(t *testing.T) {
 		string(PlantAckFailedWrite): "",
 		string(PlantLostCheckpoint): "sandboxes-match-pods",
 		string(PlantReuseBeforeDEL): "sandbox-owns-its-addresses",
+		string(PlantSkipFencing):    "add-allocates",
 	}
-	agentsOnly := map[string]bool{string(PlantLostCheckpoint): true, string(PlantReuseBeforeDEL): true}
+	agentsOnly := map[string]bool{string(PlantLostCheckpoint): true, string(PlantReuseBeforeDEL): true, string(PlantSkipFencing): true}
 	for _, name := range PlantNames() {
 		for mode, mk := range modes {
 			if agentsOnly[name] && mode != "agents" {

@@ -21,6 +21,9 @@ type system struct {
 	mgr   *manager.Manager
 	term  manager.Term
 	gen   int // manager incarnations, for names and the trace
+	// zombie is a manager cut off from its store session that the first node's agent still reaches
+	// (a partition); nil when there is none.
+	zombie *manager.Manager
 	// changed runs after a start or a crash (the agents' clients follow the running manager).
 	changed func()
 }
@@ -34,8 +37,12 @@ func (s *system) notify() {
 func newSystem(w *World, cfg, mcfg alloc.Config, plant Plant) *system {
 	s := &system{w: w, cfg: cfg, mcfg: mcfg, store: memstore.New()}
 	s.port = s.store
-	if plant == PlantAckFailedWrite {
+	switch plant {
+	case PlantAckFailedWrite:
 		s.port = &lyingStore{Store: s.store}
+	case PlantSkipFencing:
+		s.store.SetUnfenced(true)
+		s.port = &unfencedStore{Store: s.store}
 	}
 	return s
 }
@@ -64,6 +71,26 @@ func (s *system) crash() {
 	s.notify()
 }
 
+// partition cuts the running manager off: its store session expires, a new manager will start, and
+// until heal the first node's agent still reaches the old one, which must find its writes fenced.
+func (s *system) partition() {
+	if s.mgr == nil {
+		return
+	}
+	z := s.mgr
+	s.crash()
+	s.zombie = z
+	s.notify()
+}
+
+// heal ends a partition: the old manager is gone.
+func (s *system) heal() {
+	if s.zombie != nil {
+		s.zombie = nil
+		s.notify()
+	}
+}
+
 // lead is the leader loop as one step: a manager that does not serve campaigns and activates. Over
 // memstore Campaign returns at once (there is one manager), so it never blocks.
 func (s *system) lead() string {
@@ -82,7 +109,7 @@ func (s *system) lead() string {
 		s.term = t
 	}
 	if err := s.mgr.Activate(ctx, s.term); err != nil {
-		return "activate failed"
+		return "activate failed: " + err.Error()
 	}
 	return "activated"
 }

@@ -8,6 +8,7 @@
 package fakekube
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 
@@ -70,6 +71,26 @@ func New() *API {
 		a.Conflicted++
 		return true, nil, apierrors.NewConflict(schema.GroupResource{Resource: "pods"}, "", fmt.Errorf("the object has been modified; please apply your changes to the latest version and try again"))
 	}
+	// As the API server does and the fake clientset does not: a patch of a missing pod is a 404, and
+	// a metadata.uid in the patch is a precondition (409 when a namesake replaced the pod), where the
+	// fake would overwrite the namesake's UID.
+	a.Client.PrependReactor("patch", "pods", func(action k8stesting.Action) (bool, runtime.Object, error) {
+		pa := action.(k8stesting.PatchAction)
+		cur, err := a.Client.Tracker().Get(podsGVR, pa.GetNamespace(), pa.GetName())
+		if err != nil {
+			return true, nil, err
+		}
+		var pre struct {
+			Metadata struct {
+				UID string `json:"uid"`
+			} `json:"metadata"`
+		}
+		if json.Unmarshal(pa.GetPatch(), &pre) == nil && pre.Metadata.UID != "" && pre.Metadata.UID != string(cur.(*corev1.Pod).UID) {
+			return true, nil, apierrors.NewConflict(schema.GroupResource{Resource: "pods"}, pa.GetName(),
+				fmt.Errorf("precondition failed: UID in precondition: %s, UID in object meta: %s", pre.Metadata.UID, cur.(*corev1.Pod).UID))
+		}
+		return false, nil, nil
+	})
 	a.Client.PrependReactor("update", "pods", conflict)
 	a.Client.PrependReactor("patch", "pods", conflict)
 	return a

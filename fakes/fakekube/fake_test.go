@@ -94,3 +94,29 @@ func fmtS(s []string) string {
 	}
 	return out + "]"
 }
+
+// TestPatchOfMissingPod: the API server answers 404; the fake clientset alone would create the pod.
+func TestPatchOfMissingPod(t *testing.T) {
+	a := fakekube.New()
+	_, err := a.Client.CoreV1().Pods("ns").Patch(t.Context(), "gone", types.MergePatchType, []byte(`{"metadata":{"annotations":{"x":"y"}}}`), metav1.PatchOptions{})
+	if !apierrors.IsNotFound(err) {
+		t.Fatalf("patching a missing pod: %v, want not found", err)
+	}
+	if _, err := a.Pod("ns", "gone"); !apierrors.IsNotFound(err) {
+		t.Fatalf("the patch created the pod: %v", err)
+	}
+}
+
+func TestPatchUIDPrecondition(t *testing.T) {
+	a := fakekube.New()
+	if err := a.CreatePod(pod("a", "2")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := a.Client.CoreV1().Pods("ns").Patch(t.Context(), "a", types.MergePatchType, []byte(`{"metadata":{"uid":"1","annotations":{"x":"y"}}}`), metav1.PatchOptions{})
+	if !apierrors.IsConflict(err) {
+		t.Fatalf("patch with another pod's UID: %v, want a conflict", err)
+	}
+	if p, _ := a.Pod("ns", "a"); p.UID != "2" || p.Annotations["x"] != "" {
+		t.Fatalf("the patch changed the namesake: uid %s annotations %v", p.UID, p.Annotations)
+	}
+}

@@ -35,6 +35,9 @@ var ErrInjected = errors.New("memstore: injected fault")
 // ErrTimeout is the error of writes that TimeOut fails, as a store's write timeout would.
 var ErrTimeout = errors.New("memstore: the write timed out")
 
+// ErrSessionLost is why a term ended by LoseTerm (an expired session) refuses what follows.
+var ErrSessionLost = errLost
+
 // Errors that end a term.
 var (
 	errLost     = fmt.Errorf("%w: memstore: the term's session was lost", manager.ErrNotLeader)
@@ -57,6 +60,7 @@ type backend struct {
 
 	down       bool
 	slow       bool
+	unfenced   bool   // a planted bug's switch: writes of an ended term land
 	failIn     int    // fail the write this many writes from now (1 = next); 0 = never
 	failKey    string // fail the next write of this key; "" = none
 	failResign int    // fail this many Resigns from now
@@ -94,6 +98,10 @@ func (s *Store) FailResign(n int) { s.b.with(func(b *backend) { b.failResign = n
 
 // SetQueueSize bounds the write queue: reserved slots plus held writes. n < 1 means 1.
 func (s *Store) SetQueueSize(n int) { s.b.with(func(b *backend) { b.queueSize = max(n, 1) }) }
+
+// SetUnfenced makes the store stop fencing (true): a term that ended can still reserve and write.
+// It is a planted bug's switch for the simulator, never a behaviour to rely on.
+func (s *Store) SetUnfenced(on bool) { s.b.with(func(b *backend) { b.unfenced = on }) }
 
 // SetSlow holds every write from now on until Flush or TimeOut, as a slow store would. Wait blocks
 // meanwhile; a caller on one goroutine watches Write.Done (manager.Op.Done) instead and completes
@@ -212,7 +220,7 @@ func (b *backend) put(muts []alloc.Mutation) {
 // land writes w if its term still leads (the fence) and no fault says otherwise.
 func (b *backend) land(w *write) error {
 	t := w.term
-	if t.err != nil {
+	if t.err != nil && !b.unfenced {
 		return t.err
 	}
 	fail := b.down

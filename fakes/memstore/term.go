@@ -103,7 +103,7 @@ func (t *Term) Reserve() (manager.Slot, error) {
 	b := t.b
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if t.err != nil {
+	if t.err != nil && !b.unfenced {
 		return nil, t.err
 	}
 	if b.queued >= b.queueSize {
@@ -152,7 +152,7 @@ func (s *slot) Submit(muts []alloc.Mutation) manager.Write {
 	defer b.mu.Unlock()
 	s.use(b)
 	w := &write{term: s.t, muts: muts, done: make(chan struct{})}
-	if s.t.err != nil {
+	if s.t.err != nil && !b.unfenced {
 		w.finish(s.t.err)
 		return w
 	}
