@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/kubernetes/scheme"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 )
@@ -42,6 +43,7 @@ type event struct {
 type API struct {
 	Client    *fake.Clientset
 	Informers informers.SharedInformerFactory
+	tracker   k8stesting.ObjectTracker
 	handler   Handler
 	pending   []event
 	dropped   bool
@@ -57,7 +59,10 @@ var (
 
 // New returns an empty API server. Call SetHandler before Pump.
 func New() *API {
-	a := &API{Client: fake.NewClientset()}
+	// A plain object tracker behind the clientset: fake.NewClientset's field-managed one builds a
+	// REST mapper on every write, half of a simulated run's CPU.
+	a := &API{Client: &fake.Clientset{}, tracker: k8stesting.NewObjectTracker(scheme.Scheme, scheme.Codecs.UniversalDecoder())}
+	a.Client.AddReactor("*", "*", k8stesting.ObjectReaction(a.tracker))
 	a.Informers = informers.NewSharedInformerFactory(a.Client, 0)
 	// Touch the informers the monitor uses so their caches exist before it is built.
 	a.Informers.Core().V1().Pods().Informer()
@@ -76,7 +81,7 @@ func New() *API {
 	// fake would overwrite the namesake's UID.
 	a.Client.PrependReactor("patch", "pods", func(action k8stesting.Action) (bool, runtime.Object, error) {
 		pa := action.(k8stesting.PatchAction)
-		cur, err := a.Client.Tracker().Get(podsGVR, pa.GetNamespace(), pa.GetName())
+		cur, err := a.tracker.Get(podsGVR, pa.GetNamespace(), pa.GetName())
 		if err != nil {
 			return true, nil, err
 		}
@@ -119,7 +124,7 @@ func (a *API) emit(e event) {
 // CreateNamespace creates a namespace and puts it in the cache (namespaces are not faulted).
 func (a *API) CreateNamespace(name string) error {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-	if err := a.Client.Tracker().Add(ns); err != nil {
+	if err := a.tracker.Add(ns); err != nil {
 		return fmt.Errorf("creating namespace %s: %w", name, err)
 	}
 	return a.Informers.Core().V1().Namespaces().Informer().GetIndexer().Add(ns)
@@ -127,7 +132,7 @@ func (a *API) CreateNamespace(name string) error {
 
 // CreatePod stores a pod; its watch event waits for Pump.
 func (a *API) CreatePod(p *corev1.Pod) error {
-	if err := a.Client.Tracker().Create(podsGVR, p, p.Namespace); err != nil {
+	if err := a.tracker.Create(podsGVR, p, p.Namespace); err != nil {
 		return fmt.Errorf("creating pod %s/%s: %w", p.Namespace, p.Name, err)
 	}
 	a.emit(event{"pod", "add", p.DeepCopy()})
@@ -136,7 +141,7 @@ func (a *API) CreatePod(p *corev1.Pod) error {
 
 // UpdatePod replaces a stored pod (the kubelet's status writes).
 func (a *API) UpdatePod(p *corev1.Pod) error {
-	if err := a.Client.Tracker().Update(podsGVR, p, p.Namespace); err != nil {
+	if err := a.tracker.Update(podsGVR, p, p.Namespace); err != nil {
 		return fmt.Errorf("updating pod %s/%s: %w", p.Namespace, p.Name, err)
 	}
 	a.emit(event{"pod", "update", p.DeepCopy()})
@@ -145,7 +150,7 @@ func (a *API) UpdatePod(p *corev1.Pod) error {
 
 // Pod returns a stored pod.
 func (a *API) Pod(ns, name string) (*corev1.Pod, error) {
-	o, err := a.Client.Tracker().Get(podsGVR, ns, name)
+	o, err := a.tracker.Get(podsGVR, ns, name)
 	if err != nil {
 		return nil, err
 	}
@@ -154,14 +159,14 @@ func (a *API) Pod(ns, name string) (*corev1.Pod, error) {
 
 // DeletePod removes a pod; a pod already gone is not an error.
 func (a *API) DeletePod(ns, name string) error {
-	o, err := a.Client.Tracker().Get(podsGVR, ns, name)
+	o, err := a.tracker.Get(podsGVR, ns, name)
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if err := a.Client.Tracker().Delete(podsGVR, ns, name); err != nil {
+	if err := a.tracker.Delete(podsGVR, ns, name); err != nil {
 		return fmt.Errorf("deleting pod %s/%s: %w", ns, name, err)
 	}
 	a.emit(event{"pod", "delete", o.DeepCopyObject()})
@@ -170,13 +175,13 @@ func (a *API) DeletePod(ns, name string) error {
 
 // PutNode creates or replaces a node.
 func (a *API) PutNode(n *corev1.Node) error {
-	_, err := a.Client.Tracker().Get(nodesGVR, "", n.Name)
+	_, err := a.tracker.Get(nodesGVR, "", n.Name)
 	op := "update"
 	switch {
 	case apierrors.IsNotFound(err):
-		op, err = "add", a.Client.Tracker().Add(n)
+		op, err = "add", a.tracker.Add(n)
 	case err == nil:
-		err = a.Client.Tracker().Update(nodesGVR, n, "")
+		err = a.tracker.Update(nodesGVR, n, "")
 	}
 	if err != nil {
 		return fmt.Errorf("storing node %s: %w", n.Name, err)
@@ -187,14 +192,14 @@ func (a *API) PutNode(n *corev1.Node) error {
 
 // DeleteNode removes a node.
 func (a *API) DeleteNode(name string) error {
-	o, err := a.Client.Tracker().Get(nodesGVR, "", name)
+	o, err := a.tracker.Get(nodesGVR, "", name)
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if err := a.Client.Tracker().Delete(nodesGVR, "", name); err != nil {
+	if err := a.tracker.Delete(nodesGVR, "", name); err != nil {
 		return err
 	}
 	a.emit(event{"node", "delete", o.DeepCopyObject()})
@@ -259,7 +264,7 @@ func (a *API) Relist() error {
 		if kind == "pod" {
 			gvr, gvk = podsGVR, corev1.SchemeGroupVersion.WithKind("Pod")
 		}
-		list, err := a.Client.Tracker().List(gvr, gvk, "")
+		list, err := a.tracker.List(gvr, gvk, "")
 		if err != nil {
 			return fmt.Errorf("relisting %ss: %w", kind, err)
 		}
