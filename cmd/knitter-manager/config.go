@@ -11,6 +11,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/knitter-cni/knitter/adapters/etcdstore"
 	"github.com/knitter-cni/knitter/core/alloc"
 )
 
@@ -79,6 +80,10 @@ type EtcdConfig struct {
 	ClientPort int `json:"client_port,omitempty"`
 	// SessionTTL is how long after this manager dies a standby may take over. Default 5s.
 	SessionTTL Duration `json:"session_ttl,omitzero"`
+	// MaxInflight is how many transactions of a term may be in flight to etcd at once; they land in
+	// order (a per-term sequence check) and a failure fails every later one. Default 4; 1 sends one
+	// transaction at a time.
+	MaxInflight int `json:"max_inflight,omitempty"`
 }
 
 // TLSConfig is the API's TLS. With no files given, a CA and a server certificate are generated in
@@ -165,6 +170,9 @@ func (c *Config) complete() error {
 	}
 	if len(c.Etcd.Endpoints) == 0 && (c.Etcd.CAFile != "" || c.Etcd.CertFile != "") {
 		return fmt.Errorf("etcd: TLS files are for an external etcd; set etcd.endpoints too")
+	}
+	if c.Etcd.MaxInflight < 0 {
+		return fmt.Errorf("etcd.max_inflight: %d; use 1 or more, or leave it 0 for the default %d", c.Etcd.MaxInflight, etcdstore.DefaultMaxInflight)
 	}
 	if c.Etcd.ClientPort != 0 {
 		return fmt.Errorf("etcd.client_port: the embedded etcd no longer listens on TCP (any local process could write the state); it serves the unix socket %s — remove the setting, or run an external etcd with TLS and set etcd.endpoints",

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/knitter-cni/knitter/adapters/etcdstore"
 )
 
 func main() {
@@ -58,6 +60,7 @@ func newCommand() *cobra.Command {
 			override("etcd-prefix", func() { cfg.Etcd.Prefix = flags.Etcd.Prefix })
 			override("etcd-client-port", func() { cfg.Etcd.ClientPort = flags.Etcd.ClientPort })
 			override("etcd-session-ttl", func() { cfg.Etcd.SessionTTL = Duration(sessionTTL) })
+			override("etcd-max-inflight", func() { cfg.Etcd.MaxInflight = flags.Etcd.MaxInflight })
 			override("tls-cert", func() { cfg.TLS.CertFile = flags.TLS.CertFile })
 			override("tls-key", func() { cfg.TLS.KeyFile = flags.TLS.KeyFile })
 			override("tls-ca", func() { cfg.TLS.CAFile = flags.TLS.CAFile })
@@ -97,6 +100,7 @@ func newCommand() *cobra.Command {
 	f.StringVar(&flags.Etcd.Prefix, "etcd-prefix", "/knitter/", "key prefix in etcd")
 	f.IntVar(&flags.Etcd.ClientPort, "etcd-client-port", 0, "refused unless 0: the embedded etcd serves its clients only on <data-dir>/etcd/client.sock")
 	f.DurationVar(&sessionTTL, "etcd-session-ttl", 5*time.Second, "how long after this manager dies a standby may take over")
+	f.IntVar(&flags.Etcd.MaxInflight, "etcd-max-inflight", etcdstore.DefaultMaxInflight, "transactions of a term in flight to etcd at once (landing in order); 1 sends one at a time")
 	f.StringVar(&flags.TLS.CertFile, "tls-cert", "", "API server certificate (default: generated in <data-dir>/pki)")
 	f.StringVar(&flags.TLS.KeyFile, "tls-key", "", "API server key")
 	f.StringVar(&flags.TLS.CAFile, "tls-ca", "", "CA of the managers' certificates (for proxying to the leader)")

@@ -42,8 +42,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		cfg.Limits.MaxUnauthenticatedConnections = min(cfg.Limits.MaxUnauthenticatedConnections, fit)
 	}
 	storeCfg := etcdstore.Config{Endpoints: cfg.Etcd.Endpoints, Prefix: cfg.Etcd.Prefix,
-		SessionTTL: time.Duration(cfg.Etcd.SessionTTL),
-		TLS:        etcdstore.TLSFiles{CAFile: cfg.Etcd.CAFile, CertFile: cfg.Etcd.CertFile, KeyFile: cfg.Etcd.KeyFile}}
+		SessionTTL: time.Duration(cfg.Etcd.SessionTTL), MaxInflight: cfg.Etcd.MaxInflight,
+		TLS: etcdstore.TLSFiles{CAFile: cfg.Etcd.CAFile, CertFile: cfg.Etcd.CertFile, KeyFile: cfg.Etcd.KeyFile}}
 	if len(cfg.Etcd.Endpoints) == 0 {
 		emb, err := etcdstore.StartEmbedded(etcdstore.EmbedConfig{DataDir: filepath.Join(cfg.DataDir, "etcd")})
 		if err != nil {
