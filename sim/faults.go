@@ -7,11 +7,11 @@ import (
 
 var contextBG = context.Background()
 
-// scheduleFaults plants the fault processes: each fires at seeded random intervals until end, and
-// none fires once *on is false (the liveness phase).
-func scheduleFaults(w *World, sys *system, ns *nodes, plant Plant, st *Stats, end int64, on *bool) {
-	rng := w.Rand("faults")
-	every := func(name string, mean int64, fn func(r *rand.Rand)) {
+// faultProcess returns a scheduler of fault processes: every(name, mean, fn) runs fn with rng at
+// exponentially distributed intervals of the given mean (virtual ms) until end, and not at all once
+// *on is false (the liveness phase).
+func faultProcess(w *World, rng *rand.Rand, end int64, on *bool) func(name string, mean int64, fn func(r *rand.Rand)) {
+	return func(name string, mean int64, fn func(r *rand.Rand)) {
 		var f func()
 		next := func() int64 { return 1 + int64(rng.ExpFloat64()*float64(mean)) }
 		f = func() {
@@ -23,6 +23,13 @@ func scheduleFaults(w *World, sys *system, ns *nodes, plant Plant, st *Stats, en
 		}
 		w.After(next(), name, f)
 	}
+}
+
+// scheduleFaults plants the fault processes: each fires at seeded random intervals until end, and
+// none fires once *on is false (the liveness phase).
+func scheduleFaults(w *World, sys *system, ns *nodes, plant Plant, st *Stats, end int64, on *bool) {
+	rng := w.Rand("faults")
+	every := faultProcess(w, rng, end, on)
 	// A manager process crashes and restarts after a while, knowing only what the store holds.
 	every("crash", 20_000, func(r *rand.Rand) {
 		if sys.mgr == nil {

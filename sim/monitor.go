@@ -229,18 +229,7 @@ func (k *kube) deletePod(p *simPod) error {
 // write conflicts and monitor crashes.
 func scheduleKubeFaults(w *World, k *kube, st *Stats, end int64, on *bool) {
 	rng := w.Rand("kube-faults")
-	every := func(name string, mean int64, fn func(r *rand.Rand)) {
-		var f func()
-		next := func() int64 { return 1 + int64(rng.ExpFloat64()*float64(mean)) }
-		f = func() {
-			if !*on || w.Now() >= end {
-				return
-			}
-			fn(rng)
-			w.After(next(), name, f)
-		}
-		w.After(next(), name, f)
-	}
+	every := faultProcess(w, rng, end, on)
 	every("watch-drop", 8_000, func(r *rand.Rand) {
 		if k.api.Dropped() {
 			return
