@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -112,10 +114,17 @@ func (m *Monitor) queueUnallocated(pods []reconcile.Pod) {
 		want[uid] = true
 	}
 	all, _ := m.pods.List(labels.Everything())
+	var keys []PodKey
 	for _, p := range all {
 		if want[string(p.UID)] {
-			m.PodQueue.Add(podKey(p))
+			keys = append(keys, podKey(p))
 		}
+	}
+	// The lister lists a map: queue in key order so that a step-driven run (the simulator) syncs
+	// the pods in the same order every time.
+	slices.SortFunc(keys, func(a, b PodKey) int { return strings.Compare(a.String()+"/"+a.UID, b.String()+"/"+b.UID) })
+	for _, k := range keys {
+		m.PodQueue.Add(k)
 	}
 }
 
