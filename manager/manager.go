@@ -208,7 +208,8 @@ func (op *Op) Done() <-chan struct{} {
 
 // Finish waits until the command's write is durable or has failed, and returns the command's result
 // as Do does. A failed write ends the activation of its term. Calling Finish again returns the same
-// outcome.
+// outcome. An Op belongs to the goroutine that started it: Finish is not safe to call from two
+// goroutines at once.
 func (op *Op) Finish() (any, error) {
 	if op.out {
 		return op.res, op.err
