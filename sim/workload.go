@@ -225,13 +225,7 @@ func (wl *workload) sync(p *simPod) {
 		}
 		_, err = mgr.Do(ctx, alloc.ReleasePodCmd{As: alloc.AsSystem, UID: uid})
 		if err == nil {
-			wasAllocated := p.allocated
-			p.allocated, p.released = false, true
-			wl.stats.Released++
-			if wasAllocated {
-				wl.check.released(p)
-			}
-			wl.w.Record("released %s", p.uid)
+			wl.released(p)
 		}
 	}
 	if err != nil {
@@ -289,6 +283,11 @@ func (wl *workload) monitorReleased(uid string) {
 		return
 	}
 	delete(wl.awaiting, uid)
+	wl.released(p)
+}
+
+// released records that the manager acknowledged p's release, keeping the checker's view in step.
+func (wl *workload) released(p *simPod) {
 	wasAllocated := p.allocated
 	p.allocated, p.released = false, true
 	wl.stats.Released++
