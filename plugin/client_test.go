@@ -3,6 +3,7 @@ package plugin
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -110,6 +111,29 @@ func TestAgentAnswers(t *testing.T) {
 	wantCode(t, err, types.ErrTryAgainLater, "/run/m.sock: connect: absent")
 	if strings.Contains(err.Error(), "no such file") || strings.Contains(err.Error(), "not found") {
 		t.Fatalf("a transient error reads as gone: %v", err)
+	}
+	// A DEL that failed for good is not "gone" either: the links or the checkpoint are still there,
+	// whatever the kernel's words; the code stays the agent's.
+	for _, c := range []struct {
+		code uint
+		msg  string
+	}{
+		{wire.CodeDataplane, "removing the links of container c1: deleting link kn1234: no such file or directory"},
+		{wire.CodeIOFailure, "open /run/knitter/agent/c1@eth0.json: no such file or directory"},
+		{wire.CodeInternal, "checkpoint of c1 not found in the index; netns does not exist"},
+	} {
+		sock := fakeAgent(t, fmt.Sprintf("HTTP/1.0 500 Failed\r\n\r\n{\"code\":%d,\"msg\":%q,\"details\":\"no such file or directory\"}", c.code, c.msg))
+		err := p.Del(args(sock, ""))
+		wantCode(t, err, c.code, "c1")
+		for _, gone := range []string{"no such file or directory", "not found", "does not exist"} {
+			if strings.Contains(err.Error(), gone) {
+				t.Fatalf("DEL error %q says %q: Multus would drop its record of the pod", err, gone)
+			}
+		}
+		// ADD's errors keep their words: nothing reads an ADD's failure as "gone".
+		if err := p.Add(args(sock, "")); !strings.Contains(err.Error(), "no such file or directory") {
+			t.Fatalf("ADD error %q was rewritten", err)
+		}
 	}
 }
 

@@ -98,7 +98,8 @@ func (p *Plugin) run(verb string, args *skel.CmdArgs, then func(*Config, wire.Re
 
 // cniError maps a failed call to the CNI error the runtime sees. Every failure a retry may cure —
 // the agent down or its socket absent, the agent's own "try again later" (manager or API server
-// down), a timeout — is code 11, worded so that nothing reads it as "not found".
+// down), a timeout — is code 11, worded so that nothing reads it as "not found"; so is every failed
+// DEL, whatever its code.
 func cniError(verb string, c *Config, err error) *types.Error {
 	var we *wire.Error
 	var e *types.Error
@@ -113,7 +114,12 @@ func cniError(verb string, c *Config, err error) *types.Error {
 	default:
 		e = types.NewError(types.ErrTryAgainLater, err.Error(), "")
 	}
-	if e.Code == types.ErrTryAgainLater || e.Code == types.ErrPluginNotAvailable {
+	// A failed DEL of any code leaves the attachment in place (DEL of an attachment that is gone
+	// succeeds), and Multus reads "no such file or directory" in any delegate's DEL error as "already
+	// gone": it drops its record and the runtime's retried DEL never comes. So a DEL's error, like a
+	// transient one, never says so, even when the text came from the kernel (a link removal, a
+	// checkpoint file).
+	if verb == wire.VerbDel || e.Code == types.ErrTryAgainLater || e.Code == types.ErrPluginNotAvailable {
 		e.Msg, e.Details = notGone(e.Msg), notGone(e.Details)
 	}
 	return e
