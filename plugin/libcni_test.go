@@ -26,7 +26,15 @@ import (
 // binDir holds the plugin binary, built once, named as a network configuration's "type" names it.
 var binDir string
 
+// reuseBinDir names a binDir built by the parent test process (a test re-executed in a private
+// namespace uses it rather than building the plugin again).
+const reuseBinDir = "KNITTER_TEST_PLUGIN_BIN_DIR"
+
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(reuseBinDir); dir != "" {
+		binDir = dir
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "knitter-plugin-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
