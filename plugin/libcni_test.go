@@ -215,12 +215,17 @@ func TestGCThroughLibcni(t *testing.T) {
 }
 
 // TestEveryCNIVersion drives ADD, CHECK and DEL through libcni at every CNI version the reference
-// plugins speak, and without cniVersion; each result is parsed as the runtime's own version parses it.
+// plugins speak, and without cniVersion; each result is parsed as the runtime parses it at the
+// configuration's version, then converted to 1.0 as runtimes do. DEL works at every version, also
+// from a runtime that lost its result cache.
 func TestEveryCNIVersion(t *testing.T) {
 	w := agenttest.NewWorld(t)
 	sock := w.Serve(t)
 	w.Pods.Put("acme", "web", "", map[string]string{netspec.NPWGAnnotation: "vl"})
 	versions := append(cniversion.All.SupportedVersions(), "")
+	if got := strings.Join(versions, " "); got != "0.1.0 0.2.0 0.3.0 0.3.1 0.4.0 1.0.0 1.1.0 " {
+		t.Fatalf("versions under test %q, want 0.1.0 to 1.1.0 and none", got)
+	}
 	for i, v := range versions {
 		t.Run("v"+v, func(t *testing.T) {
 			id := fmt.Sprintf("c%d", i)
@@ -248,8 +253,9 @@ func TestEveryCNIVersion(t *testing.T) {
 			}
 			switch r := parsed.(type) {
 			case *types020.Result:
-				if r.IP4 == nil || !r.IP4.IP.IP.Equal(pod.Ports[0].IPs[0].AsSlice()) || r.IP4.Gateway == nil {
-					t.Fatalf("%s result %s, want eth0's address %s", want, mustJSON(r), pod.Ports[0].IPs[0])
+				if r.IP4 == nil || !r.IP4.IP.IP.Equal(pod.Ports[0].IPs[0].AsSlice()) || r.IP4.Gateway == nil ||
+					len(r.IP4.Routes) != 1 || r.IP4.Routes[0].Dst.String() != "0.0.0.0/0" || r.IP4.Routes[0].GW.String() != "10.1.0.1" {
+					t.Fatalf("%s result %s, want eth0's address %s and the default route through 10.1.0.1", want, mustJSON(r), pod.Ports[0].IPs[0])
 				}
 			case *types040.Result:
 				if len(r.Interfaces) != 2 || len(r.IPs) != 2 || *r.IPs[1].Interface != 1 || r.Interfaces[1].Mac != pod.Ports[1].MAC.String() {
@@ -262,6 +268,20 @@ func TestEveryCNIVersion(t *testing.T) {
 			default:
 				t.Fatalf("%s result of type %T", want, parsed)
 			}
+			// A runtime converts what it got to the version it works in (containerd and CRI-O use
+			// 1.0's types): every address survives, with its interface where the version has one.
+			current, err := types100.NewResultFromResult(parsed)
+			if err != nil {
+				t.Fatalf("converting the %s result to 1.0: %v", want, err)
+			}
+			wantIPs := 2
+			if want == "0.1.0" || want == "0.2.0" {
+				wantIPs = 1 // ip4 alone: eth0's
+			}
+			if len(current.IPs) != wantIPs || !current.IPs[0].Address.IP.Equal(pod.Ports[0].IPs[0].AsSlice()) ||
+				len(current.Routes) != 1 || current.Routes[0].GW.String() != "10.1.0.1" {
+				t.Fatalf("the %s result as 1.0: %s", want, mustJSON(current))
+			}
 			checkable, _ := cniversion.GreaterThanOrEqualTo(want, "0.4.0")
 			err = rt.cni.CheckNetworkList(ctx, rt.list, rtConf(w, id, "web"))
 			switch {
@@ -273,13 +293,18 @@ func TestEveryCNIVersion(t *testing.T) {
 			if n := len(w.DP.Links(w.Netns(id))); n != 2 {
 				t.Fatalf("%d links in the pod after ADD, want 2", n)
 			}
-			for range 2 {
-				if err := rt.cni.DelNetworkList(ctx, rt.list, rtConf(w, id, "web")); err != nil {
-					t.Fatalf("DEL: %v", err)
-				}
+			// The first DEL comes from a runtime that lost its result cache (a node's runtime
+			// reinstalled, a meta-plugin's own cache): no prevResult, at any version. The runtime
+			// that added the pod deletes it again after that.
+			lost := newRuntime(t, conf)
+			if err := lost.cni.DelNetworkList(ctx, lost.list, rtConf(w, id, "web")); err != nil {
+				t.Fatalf("DEL without the runtime's cache: %v", err)
 			}
 			if len(w.DP.Links(w.Netns(id))) != 0 || len(w.Agent.Checkpoints()) != 0 {
 				t.Fatal("DEL left links or checkpoints")
+			}
+			if err := rt.cni.DelNetworkList(ctx, rt.list, rtConf(w, id, "web")); err != nil {
+				t.Fatalf("DEL again: %v", err)
 			}
 		})
 	}
