@@ -132,6 +132,14 @@ type Faults interface {
 	RestartAgent(ctx context.Context, node string, while func() error) error
 }
 
+// AgentMetrics is implemented by drivers that can read a node agent's metrics.
+type AgentMetrics interface {
+	// AgentMetric returns the value of one series on node's agent, named as the text exposition
+	// writes it (knitter_agent_orphans_reclaimed_total{reason="pod_gone"}); an error when the agent
+	// does not serve that series.
+	AgentMetric(ctx context.Context, node, series string) (float64, error)
+}
+
 // NodeAdder is implemented by drivers that can add a node to the running cluster.
 type NodeAdder interface {
 	// AddNode adds a node, starts its agent, and returns once the agent serves.
