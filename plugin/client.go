@@ -33,6 +33,12 @@ func call(ctx context.Context, socket, verb string, req wire.Request, out *wire.
 	if err != nil {
 		return fmt.Errorf("encoding the request: %w", err)
 	}
+	// The agent refuses a larger request by closing the connection, which would read as a retry
+	// (11); a call that can never fit is the configuration's fault (7), and says what is large.
+	if len(body) > wire.MaxRequestBytes {
+		return &wire.Error{Code: wire.CodeInvalidConfig, Msg: fmt.Sprintf(
+			"the call to knitter-agent would be %d bytes, over the %d it takes; %s", len(body), wire.MaxRequestBytes, largestPart(req))}
+	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", socket)
 	if err != nil {
@@ -118,4 +124,27 @@ func readAnswer(r *bufio.Reader) (int, []byte, error) {
 	}
 	body, err := io.ReadAll(io.LimitReader(r, maxAnswer))
 	return status, body, err
+}
+
+// largestPart names the largest part of an oversized request, for its error.
+func largestPart(req wire.Request) string {
+	size := func(v any) int { b, _ := json.Marshal(v); return len(b) }
+	parts := []struct {
+		what string
+		n    int
+	}{
+		{"the network configuration's dns", size(req.DNS)},
+		{"GC's valid attachments", size(req.ValidAttachments)},
+		{"CNI_ARGS", len(req.Args)},
+		{"CNI_NETNS", len(req.Netns)},
+		{"CNI_CONTAINERID", len(req.ContainerID)},
+		{"CNI_IFNAME", len(req.IfName)},
+	}
+	best := parts[0]
+	for _, p := range parts[1:] {
+		if p.n > best.n {
+			best = p
+		}
+	}
+	return fmt.Sprintf("%s is %d bytes of it", best.what, best.n)
 }

@@ -41,6 +41,9 @@ func LoadConfig(stdin []byte) (*Config, error) {
 	// A configuration that can never reach the agent is the configuration's fault (7), not a
 	// reason for the runtime to retry (11).
 	if len(stdin) > wire.MaxRequestBytes {
+		if member, n := largestMember(stdin); member != "" {
+			return nil, invalidConfig(member, "is %d bytes of a network configuration of %d; knitter takes at most %d in all", n, len(stdin), wire.MaxRequestBytes)
+		}
 		return nil, invalidConfig("", "the network configuration is %d bytes; knitter takes at most %d", len(stdin), wire.MaxRequestBytes)
 	}
 	c := &Config{}
@@ -111,6 +114,22 @@ const (
 	maxSocketPath = 107
 	maxConfigName = 253
 )
+
+// largestMember names the largest top-level member of an oversized configuration and its size,
+// "" if the configuration is not a JSON object.
+func largestMember(stdin []byte) (string, int) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(stdin, &m) != nil {
+		return "", 0
+	}
+	best, size := "", 0
+	for k, v := range m {
+		if len(v) > size || len(v) == size && k < best {
+			best, size = k, len(v)
+		}
+	}
+	return clip(best), size
+}
 
 // clip bounds a configuration value echoed in an error, so a huge value makes a short message.
 func clip(s string) string {
