@@ -230,8 +230,15 @@ infra   yes     -                 1          0
 	}
 
 	// Release, then the IP group can be edited and the network deleted.
-	wantOut(t, e.ok("pod", "release", "u1"), "pod u1 released\n")
-	wantOut(t, e.ok("pod", "delete", "u2"), "pod u2 released\n")
+	// Release says what it released: a UID that cannot be a pod's is refused before any call, and a
+	// second release finds nothing.
+	e.fails(exitUsage, []string{"UID: ", "position 1"}, "pod", "release", "u/../u1")
+	e.fails(exitUsage, []string{"UID: "}, "pod", "release", "u1 x")
+	e.fails(exitUsage, []string{"UID: "}, "pod", "release", "u1%2F")
+	wantOut(t, e.ok("pod", "release", "u1"), "pod u1 released: 1 port\n")
+	e.fails(exitNotFound, []string{"pod u1 has no ports", "nothing was released"}, "pod", "release", "u1")
+	e.fails(exitNotFound, []string{"pod u1 has no ports"}, "pod", "get", "u1")
+	wantOut(t, e.ok("pod", "delete", "u2"), "pod u2 released: 2 ports\n")
 	wantOut(t, e.ok("ipgroup", "update", "acme/front", "--add-ip", "10.1.0.17", "--remove-ip", "10.1.0.18"),
 		"ipgroup acme/front updated: 2 addresses\n")
 	wantOut(t, e.ok("ipgroup", "delete", "acme/front"), "ipgroup acme/front deleted\n")
@@ -289,6 +296,8 @@ func TestE2ETenantIsolation(t *testing.T) {
 	e.fails(exitFailure, forbidden, as("network", "get", "beta/net-b")...)
 	// Another tenant's pod is, for acme, a pod without ports: its UID is not confirmed.
 	e.fails(exitNotFound, []string{"pod b1 has no ports"}, as("pod", "get", "b1")...)
+	e.fails(exitNotFound, []string{"pod b1 has no ports", "nothing was released"}, as("pod", "release", "b1")...)
+	e.ok("pod", "get", "b1") // still beta's, with its ports
 	e.fails(exitFailure, []string{"hint: this token's role"}, as("network", "create", "beta/x", "--type", "overlay", "--ipv4", "10.3.0.0/24")...)
 	e.fails(exitFailure, []string{"hint: this token's role"}, as("network", "delete", "infra/shared")...)
 	e.fails(exitFailure, []string{"only an admin may"}, as("token", "get")...)

@@ -105,10 +105,24 @@ func podCmd(a *app) *cobra.Command {
 				if err := model.ValidateUID("UID", uid); err != nil {
 					return err
 				}
+				// The API answers a release of a UID without ports with success, as for one
+				// released already; the command says what it did, so it looks first.
+				p, err := cl.GetPod(cmd.Context(), uid)
+				if model.CodeOf(err) == model.CodeNotFound {
+					return model.Errorf(model.CodeNotFound, "UID", "pod %s has no ports (released already, or never allocated); nothing was released", uid)
+				}
+				if err != nil {
+					return err
+				}
 				if err := cl.ReleasePod(cmd.Context(), uid); err != nil {
 					return err
 				}
-				return a.done(nil, "pod %s released", uid)
+				n := len(p.Ports)
+				unit := "ports"
+				if n == 1 {
+					unit = "port"
+				}
+				return a.done(nil, "pod %s released: %d %s", uid, n, unit)
 			}),
 		},
 	)
