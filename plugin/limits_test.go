@@ -2,6 +2,7 @@ package plugin_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -79,5 +80,42 @@ func TestACallThatCanNeverFitTheAgentIsRefusedClearly(t *testing.T) {
 	}
 	if _, ok := w.Mgr.Pod(t, "acme-web"); ok {
 		t.Fatal("the refused call allocated the pod's ports")
+	}
+}
+
+// Through libcni: CNI_ARGS giving a key twice (the last one would pick another tenant), and pod
+// UIDs with '/', a space or '%' (ambiguous in the manager's paths), are code 4 naming the key, and
+// nothing is allocated.
+func TestPodIdentityIsRefusedAtTheEdgeThroughLibcni(t *testing.T) {
+	w := agenttest.NewWorld(t)
+	sock := w.Serve(t)
+	w.Pods.Put("acme", "web", "", nil)
+	w.Pods.Put("admin", "web", "", nil)
+	rt := newRuntime(t, confList("1.1.0", sock, ""))
+	for _, c := range []struct {
+		extra [][2]string
+		want  string
+	}{
+		{[][2]string{{"K8S_POD_NAMESPACE", "admin"}}, "K8S_POD_NAMESPACE twice"},
+		{[][2]string{{"K8S_POD_UID", "npevil/../x"}}, "K8S_POD_UID"},
+		{[][2]string{{"K8S_POD_UID", "a b"}}, "K8S_POD_UID"},
+		{[][2]string{{"K8S_POD_UID", "npevil%2F..%2Fx"}}, "K8S_POD_UID"},
+	} {
+		conf := rtConf(w, "c1", "web")
+		conf.Args = append(conf.Args, c.extra...)
+		_, err := rt.cni.AddNetworkList(ctx, rt.list, conf)
+		wantCNIError(t, err, wire.CodeInvalidEnv, c.want)
+	}
+	// The same UIDs from the pod source (a pod file, say) rather than the runtime.
+	for i, uid := range []string{"npevil/../x", "a b", "npevil%2F..%2Fx"} {
+		name := fmt.Sprintf("evil%d", i)
+		w.Pods.Put("acme", name, uid, nil)
+		_, err := rt.cni.AddNetworkList(ctx, rt.list, rtConf(w, "e"+name, name))
+		wantCNIError(t, err, wire.CodeInvalidEnv, "pod UID")
+	}
+	for _, uid := range []string{"acme-web", "admin-web", "npevil/../x", "a b", "npevil%2F..%2Fx"} {
+		if _, ok := w.Mgr.Pod(t, uid); ok {
+			t.Fatalf("a refused ADD allocated pod %s's ports", uid)
+		}
 	}
 }
