@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"slices"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -38,6 +41,23 @@ var _ = Describe("a runtime that passes the wrong things", Label("hostile"), fun
 		call := cluster.RawCall{Node: node1, ContainerID: "hostile-uts", Netns: "/proc/self/ns/uts", Namespace: "e2e", Name: podName("hostile-uts")}
 		Expect(rt.RawAdd(ctx, call)).To(MatchError(ContainSubstring("not a network namespace")))
 		Expect(in.Checkpoints(ctx, node1)).NotTo(ContainElement("hostile-uts@eth0"))
+		Expect(rt.RawDel(ctx, call)).To(Succeed())
+		Expect(rt.RawDel(ctx, call)).To(Succeed(), "a second DEL")
+	})
+
+	It("refuses a namespace the agent cannot open, and DEL of that sandbox still finishes", func(ctx SpecContext) {
+		// PID 1's namespace where this machine denies it (EACCES); where it does not, it is the
+		// machine's own namespace, which no spec may hand to the plugin.
+		if _, err := os.Stat("/proc/1/ns/net"); !errors.Is(err, fs.ErrPermission) {
+			Skip(fmt.Sprintf("/proc/1/ns/net is not denied here (%v)", err))
+		}
+		rt, in := rawRuntimeOf(c), inspectorOf(c)
+		before, err := in.NodeLinks(ctx, node1)
+		Expect(err).NotTo(HaveOccurred())
+		call := cluster.RawCall{Node: node1, ContainerID: "hostile-eacces", Netns: "/proc/1/ns/net", Namespace: "e2e", Name: podName("hostile-eacces")}
+		Expect(rt.RawAdd(ctx, call)).To(MatchError(ContainSubstring("cannot be opened by knitter-agent")))
+		Expect(in.Checkpoints(ctx, node1)).NotTo(ContainElement("hostile-eacces@eth0"))
+		Expect(in.NodeLinks(ctx, node1)).To(Equal(before), "the refused ADD changed the node's links")
 		Expect(rt.RawDel(ctx, call)).To(Succeed())
 		Expect(rt.RawDel(ctx, call)).To(Succeed(), "a second DEL")
 	})
