@@ -9,10 +9,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
 	"github.com/knitter-cni/knitter/adapters/netlinkdp"
+	"github.com/knitter-cni/knitter/agent"
 	"github.com/knitter-cni/knitter/agent/agenttest"
 	"github.com/knitter-cni/knitter/agent/wire"
 	"github.com/knitter-cni/knitter/core/netspec"
@@ -22,7 +25,8 @@ import (
 // TestReclaimOnTheRealDataplane attaches pods with the netlink dataplane in throwaway namespaces (a
 // node with its NICs, one namespace per pod) and loses their DELs three ways: the pod object is
 // deleted, the sandbox namespace is deleted, and the pod is deleted while the agent is down. Reclaim
-// (a periodic pass, and the pass of the restarted agent) removes every link and checkpoint.
+// (a periodic pass, and the pass of the restarted agent) removes every link and checkpoint, and each
+// agent counts what it reclaimed by reason.
 func TestReclaimOnTheRealDataplane(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to create network namespaces")
@@ -40,6 +44,18 @@ func TestReclaimOnTheRealDataplane(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := agenttest.NewWorldOn(t, dp)
+	// The agent process, with its metrics: the first, then the restarted one.
+	withMetrics := func() (*agent.Agent, *agent.Metrics) {
+		opts := agenttest.Options()
+		opts.Metrics = agent.NewMetrics(prometheus.NewRegistry())
+		a, err := agent.New(w.Dataplane, w.Pods, w.Mgr.Port(), w.Store, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, opts.Metrics
+	}
+	var m *agent.Metrics
+	w.Agent, m = withMetrics()
 	pods := map[string]string{} // container -> pod netns name
 	for _, id := range []string{"c1", "c2", "c3", "c4"} {
 		pods[id] = newNetns(t, "kn-rpod-")
@@ -70,12 +86,21 @@ func TestReclaimOnTheRealDataplane(t *testing.T) {
 	if hostEnd("c2") {
 		t.Fatal("c2's host end survived its namespace")
 	}
+	if p, n := testutil.ToFloat64(m.Orphans(agent.ReclaimPodGone)), testutil.ToFloat64(m.Orphans(agent.ReclaimNetnsGone)); p != 1 || n != 1 {
+		t.Fatalf("counted pod_gone %v, netns_gone %v; want 1 each", p, n)
+	}
+	if got, err := reclaimed(t, w.Agent); err != nil || len(got) != 0 {
+		t.Fatalf("a second pass reclaimed %v, %v; want nothing", got, err)
+	}
 
 	// The agent stops; meanwhile c3's pod is deleted. The restarted agent's first pass reclaims it.
 	w.Pods.Delete("acme", "pod-c3")
-	restarted := w.NewAgent(t)
+	restarted, rm := withMetrics()
 	if got, err := reclaimed(t, restarted); err != nil || strings.Join(got, " ") != "c3:pod_gone" {
 		t.Fatalf("restarted agent's reclaim: %v, %v; want c3", got, err)
+	}
+	if p := testutil.ToFloat64(rm.Orphans(agent.ReclaimPodGone)); p != 1 {
+		t.Fatalf("the restarted agent counted pod_gone %v, want 1", p)
 	}
 	if l := podLinks(t, pods["c3"]); l != "" || hostEnd("c3") {
 		t.Fatalf("c3 keeps %q (host end left: %v)", l, hostEnd("c3"))
