@@ -111,6 +111,16 @@ func wantCNIError(t *testing.T, err error, code uint, parts ...string) {
 	}
 }
 
+// wantNotGone fails if err's text says what a meta-plugin reads as "the attachment is already gone".
+func wantNotGone(t *testing.T, err error) {
+	t.Helper()
+	for _, gone := range []string{"no such file or directory", "not found", "does not exist"} {
+		if strings.Contains(strings.ToLower(err.Error()), gone) {
+			t.Fatalf("error %q says %q: a meta-plugin would take the attachment for gone", err, gone)
+		}
+	}
+}
+
 func TestLifecycleThroughLibcni(t *testing.T) {
 	w := agenttest.NewWorld(t)
 	sock := w.Serve(t)
@@ -185,9 +195,15 @@ func TestOutOfOrderCalls(t *testing.T) {
 	}
 	_, err := rt.cni.AddNetworkList(ctx, rt.list, rtConf(w, "c2", "web"))
 	wantCNIError(t, err, types.ErrTryAgainLater, "acme/web")
+	wantNotGone(t, err)
 	w.Pods.SetDown(false)
 	_, err = rt.cni.AddNetworkList(ctx, rt.list, rtConf(w, "c2", "web"))
 	wantCNIError(t, err, types.ErrTryAgainLater, "unavailable")
+	wantNotGone(t, err)
+	// GC needs nothing but the node's checkpoints either.
+	if err := rt.cni.GCNetworkList(ctx, rt.list, &libcni.GCArgs{}); err != nil {
+		t.Fatalf("GC with the manager down: %v", err)
+	}
 }
 
 func TestGCThroughLibcni(t *testing.T) {
@@ -362,11 +378,7 @@ func TestAgentDownIsRetryable(t *testing.T) {
 			rt.cni.GCNetworkList(ctx, rt.list, &libcni.GCArgs{}),
 		} {
 			wantCNIError(t, err, types.ErrTryAgainLater, "not reachable", c.sock, c.why, "retry")
-			for _, gone := range []string{"no such file or directory", "not found", "does not exist"} {
-				if strings.Contains(strings.ToLower(err.Error()), gone) {
-					t.Fatalf("error %q says %q: a meta-plugin would take the attachment for gone", err, gone)
-				}
-			}
+			wantNotGone(t, err)
 		}
 	}
 }

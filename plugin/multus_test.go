@@ -57,7 +57,8 @@ func (d delegate) del(cni *libcni.CNIConfig, rt *libcni.RuntimeConf) error {
 // Each result is parsed at its delegate's version and is that delegate's network's port. DEL goes in
 // reverse order; with the agent stopped for an upgrade (its socket removed) every DEL is code 11 in
 // words Multus does not take for "already gone", and once the agent is back the runtime's retried
-// DELs remove every link and checkpoint.
+// DELs remove every link and checkpoint. An interface the annotation names for another network is
+// still refused.
 func TestMultusDelegatesThroughLibcni(t *testing.T) {
 	w := agenttest.NewWorld(t)
 	dir, err := os.MkdirTemp("", "knm") // short: a socket path has at most 108 bytes
@@ -162,9 +163,7 @@ func TestMultusDelegatesThroughLibcni(t *testing.T) {
 	for i := len(delegates) - 1; i >= 0; i-- {
 		err := delegates[i].del(cni, rt(delegates[i].ifName))
 		wantCNIError(t, err, types.ErrTryAgainLater, "is absent", "retry")
-		if strings.Contains(err.Error(), "no such file or directory") {
-			t.Fatalf("DEL of delegate %s with the agent stopped: %q; Multus would drop its record", delegates[i].ifName, err)
-		}
+		wantNotGone(t, err)
 	}
 	if n := len(w.Agent.Checkpoints()); n != 3 || len(w.DP.Links(netns)) != 3 {
 		t.Fatalf("%d checkpoints and links %v after the failed DELs, want all three kept", n, w.DP.Links(netns))
@@ -182,5 +181,19 @@ func TestMultusDelegatesThroughLibcni(t *testing.T) {
 	}
 	if len(w.DP.Links(netns)) != 0 || len(w.Agent.Checkpoints()) != 0 {
 		t.Fatalf("the DELs left links %v or checkpoints %+v", w.DP.Links(netns), w.Agent.Checkpoints())
+	}
+
+	// A real conflict is still refused: this pod's annotation names net1 for the VLAN network, and
+	// the delegate in position net1 is the macvlan one.
+	w.Pods.Put("acme", "db", "", map[string]string{netspec.NPWGAnnotation: "vl@net1, mv"})
+	db := rtConf(w, "c2", "db")
+	db.IfName = "net1"
+	_, err = delegates[1].add(cni, db)
+	wantCNIError(t, err, 102, "puts interface net1 on network acme/vl")
+	if len(w.DP.Links(w.Netns("c2"))) != 0 || len(w.Agent.Checkpoints()) != 0 {
+		t.Fatalf("a refused delegate left links %v or checkpoints %+v", w.DP.Links(w.Netns("c2")), w.Agent.Checkpoints())
+	}
+	if err := delegates[1].del(cni, db); err != nil {
+		t.Fatalf("DEL of the refused delegate: %v", err)
 	}
 }
