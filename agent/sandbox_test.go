@@ -6,6 +6,7 @@ import (
 
 	"github.com/knitter-cni/knitter/agent/agenttest"
 	"github.com/knitter-cni/knitter/agent/wire"
+	"github.com/knitter-cni/knitter/core/netspec"
 )
 
 // A second pod-wide ifname for the same container is refused and leaves the first attachment whole.
@@ -76,5 +77,36 @@ func TestANewSandboxReplacesOneWhoseNamespaceIsGone(t *testing.T) {
 	w.DP.Gone(w.Netns("c1"))
 	if _, err := w.Agent.Add(ctx, w.AddRequest("c2", "acme", "web")); err != nil {
 		t.Fatalf("ADD after the old sandbox's namespace is gone: %v", err)
+	}
+}
+
+// Delegate mode (one network per attachment, as behind Multus): attachments of one container on
+// different networks share it; a second ifname for a network the container already carries would
+// be the same port built twice (same address and MAC) and is refused, leaving the first whole.
+func TestDelegateAttachmentsOfOneContainerNeedTheirOwnPorts(t *testing.T) {
+	w := agenttest.NewWorld(t)
+	w.Pods.Put("acme", "web", "", map[string]string{netspec.NPWGAnnotation: "vl, mv"})
+	req := w.AddRequest("c1", "acme", "web")
+	req.IfName, req.Network = "net1", "acme/vl"
+	if _, err := w.Agent.Add(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	req.IfName, req.Network = "net2", "acme/mv"
+	if _, err := w.Agent.Add(ctx, req); err != nil {
+		t.Fatalf("a second delegate on another network: %v", err)
+	}
+	req.IfName, req.Network = "net9", "acme/vl"
+	_, err := w.Agent.Add(ctx, req)
+	wantCode(t, err, wire.CodeInvalidEnv, "CNI_IFNAME", "already attached as net1")
+	if links := w.DP.Links(w.Netns("c1")); len(links) != 2 {
+		t.Fatalf("links %+v after the refused net9, want net1 and net2", links)
+	}
+	if err := w.Agent.Del(ctx, wire.Request{ContainerID: "c1", IfName: "net9", Netns: w.Netns("c1")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, ifname := range []string{"net1", "net2"} {
+		if err := w.Agent.Check(ctx, wire.Request{ContainerID: "c1", IfName: ifname, Netns: w.Netns("c1")}); err != nil {
+			t.Fatalf("CHECK %s after the refused net9 and its DEL: %v", ifname, err)
+		}
 	}
 }
