@@ -55,6 +55,13 @@ func (a *Agent) Add(ctx context.Context, req wire.Request) (wire.Result, error) 
 	if err != nil {
 		return wire.Result{}, err
 	}
+	// A pod lives on one node. Ports bound elsewhere are in use there: building them here would put
+	// their addresses and MAC on the segment twice until the bind below failed.
+	if pod.Node != "" && pod.Node != a.node.Name {
+		return wire.Result{}, model.Errorf(model.CodeConflict, "K8S_POD_UID",
+			"pod %s/%s (UID %s) is bound to node %s, not this node %s; a pod lives on one node: delete it there first",
+			pod.Namespace, pod.Name, pod.UID, pod.Node, a.node.Name)
+	}
 	ports, err := selectPorts(pod, info, req)
 	if err != nil {
 		return wire.Result{}, err

@@ -6,7 +6,9 @@ import (
 
 	"github.com/knitter-cni/knitter/agent/agenttest"
 	"github.com/knitter-cni/knitter/agent/wire"
+	"github.com/knitter-cni/knitter/core/model"
 	"github.com/knitter-cni/knitter/core/netspec"
+	"github.com/knitter-cni/knitter/fakes/fakedp"
 )
 
 // A second pod-wide ifname for the same container is refused and leaves the first attachment whole.
@@ -108,5 +110,25 @@ func TestDelegateAttachmentsOfOneContainerNeedTheirOwnPorts(t *testing.T) {
 		if err := w.Agent.Check(ctx, wire.Request{ContainerID: "c1", IfName: ifname, Netns: w.Netns("c1")}); err != nil {
 			t.Fatalf("CHECK %s after the refused net9 and its DEL: %v", ifname, err)
 		}
+	}
+}
+
+// A pod whose ports are bound to another node lives there: an ADD here is refused (102, naming the
+// node) before anything is built, so its address and MAC are never on the overlay twice, even for
+// the moment a later bind would take to fail.
+func TestAPodBoundToAnotherNodeIsRefusedBeforeBuilding(t *testing.T) {
+	w := agenttest.NewWorld(t)
+	w.Pods.Put("acme", "web", "", nil)
+	w.Mgr.Allocate(t, model.PodRef{UID: "acme-web", Namespace: "acme", Name: "web"},
+		model.AttachRequest{Network: agenttest.Overlay, Interface: "eth0", DefaultRoute: true})
+	w.Mgr.Register(t, "node-2", "192.168.0.2")
+	w.Mgr.Bind(t, "acme-web", "node-2")
+	_, err := w.Agent.Add(ctx, w.AddRequest("c1", "acme", "web"))
+	wantCode(t, err, wire.CodeRefused, "bound to node node-2")
+	if n := w.DP.Calls(fakedp.OpAttach); n != 0 {
+		t.Fatalf("%d Attach calls for a pod bound to another node", n)
+	}
+	if cps := w.Agent.Checkpoints(); len(cps) != 0 {
+		t.Fatalf("checkpoints %+v", cps)
 	}
 }
