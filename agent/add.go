@@ -24,6 +24,9 @@ func (a *Agent) Add(ctx context.Context, req wire.Request) (wire.Result, error) 
 	if err := checkAttachment(key); err != nil {
 		return wire.Result{}, err
 	}
+	if err := checkFits(key); err != nil {
+		return wire.Result{}, err
+	}
 	if req.Netns == "" {
 		return wire.Result{}, coded(wire.CodeInvalidEnv, model.Invalid("CNI_NETNS", "is empty; ADD needs the pod's network namespace"))
 	}

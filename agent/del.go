@@ -18,6 +18,9 @@ func (a *Agent) Del(ctx context.Context, req wire.Request) error {
 	if err := checkAttachment(key); err != nil {
 		return err
 	}
+	if !fits(key) {
+		return nil // never added: ADD refuses a name the node cannot record
+	}
 	unlock := a.locks.lock(req.ContainerID)
 	defer unlock()
 	return a.detach(ctx, key)
@@ -51,9 +54,12 @@ func (a *Agent) Check(ctx context.Context, req wire.Request) error {
 	}
 	unlock := a.locks.lock(req.ContainerID)
 	defer unlock()
-	cp, ok, err := a.store.Load(key)
-	if err != nil {
-		return coded(wire.CodeIOFailure, err)
+	cp, ok := Checkpoint{}, false
+	if fits(key) {
+		var err error
+		if cp, ok, err = a.store.Load(key); err != nil {
+			return coded(wire.CodeIOFailure, err)
+		}
 	}
 	if !ok || !cp.Ready {
 		return coded(wire.CodeUnknownContainer, model.Errorf(model.CodeNotFound, "CNI_CONTAINERID",

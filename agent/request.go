@@ -113,6 +113,24 @@ func checkAttachment(a wire.Attachment) error {
 	return nil
 }
 
+// maxAttachmentName bounds a container ID and an ifname together: the node keeps each attachment
+// in a file "<container id>@<ifname>.json", and a file name has at most 255 bytes.
+const maxAttachmentName = 255 - len("@") - len(".json")
+
+// fits reports whether the attachment's file name fits. One that does not can never have been
+// added, so there is nothing of it to delete or check.
+func fits(a wire.Attachment) bool { return len(a.ContainerID)+len(a.IfName) <= maxAttachmentName }
+
+// checkFits refuses an ADD of an attachment whose file name would not fit.
+func checkFits(a wire.Attachment) error {
+	if fits(a) {
+		return nil
+	}
+	return coded(wire.CodeInvalidEnv, model.Invalid("CNI_CONTAINERID",
+		"is %d characters; with CNI_IFNAME %q that is over the %d the node can record: use a container ID of at most %d characters",
+		len(a.ContainerID), a.IfName, maxAttachmentName, maxAttachmentName-len(a.IfName)))
+}
+
 // checkContainerID applies the CNI specification's rule: alphanumerics, '_', '.', '-', starting with
 // an alphanumeric.
 func checkContainerID(id string) error {
