@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"sigs.k8s.io/yaml"
 
@@ -76,7 +77,8 @@ func (f Source) read(k agent.PodKey) (string, []byte, error) {
 	for _, ext := range []string{".yaml", ".yml", ".json"} {
 		file := filepath.Join(f.Dir, filepath.Base(k.Namespace), filepath.Base(k.Name)+ext)
 		b, err := os.ReadFile(file)
-		if errors.Is(err, fs.ErrNotExist) {
+		// A name too long for a file (a pod name of 251-253 characters with ".yaml") has no such file.
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENAMETOOLONG) {
 			continue
 		}
 		if err != nil {

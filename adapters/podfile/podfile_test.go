@@ -84,6 +84,17 @@ func TestSource(t *testing.T) {
 	wantCode(t, err, wire.CodeInvalidPodRequest, "K8S_POD_UID")
 	_, err = src.Pod(ctx, agent.PodKey{Namespace: "acme", Name: "bad"})
 	wantCode(t, err, wire.CodeInvalidPodRequest, "bad.json", "not a Pod manifest")
+	// Kubernetes allows pod names of 253 characters; with an extension some are too long for a file
+	// name. The one that fits is read; one that cannot exist is a pod without a manifest, not an error.
+	long := strings.Repeat("l", 251)
+	if err := os.WriteFile(filepath.Join(dir, "acme", long+".yml"), []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := src.Pod(ctx, agent.PodKey{Namespace: "acme", Name: long}); err != nil || info.Ref.UID != "u-1" {
+		t.Fatalf("a 251-character pod name in a .yml file: %+v, %v", info, err)
+	}
+	_, err = src.Pod(ctx, agent.PodKey{Namespace: "acme", Name: strings.Repeat("l", 253), UID: "u-4"})
+	wantCode(t, err, wire.CodeNotFound, "no manifest")
 	if info, err := (podfile.Source{}).Pod(ctx, agent.PodKey{Namespace: "a", Name: "b", UID: "u"}); err != nil || info.Ref.UID != "u" || info.Annotations != nil {
 		t.Fatalf("Source without a directory = %+v, %v", info, err)
 	}
