@@ -102,3 +102,46 @@ func TestReclaimGoesOnPastFailuresAndRetries(t *testing.T) {
 		t.Fatalf("the next pass: %v, %v; want c1", got, err)
 	}
 }
+
+// TestReclaimDelegateAttachments: behind Multus a pod has one attachment per delegate, each its own
+// checkpoint; when the pod goes without a DEL, every one of them is reclaimed (the pod is read
+// once), and a live pod's delegate attachments stay.
+func TestReclaimDelegateAttachments(t *testing.T) {
+	w := agenttest.NewWorld(t)
+	reg := prometheus.NewRegistry()
+	opts := agenttest.Options()
+	opts.Metrics = agent.NewMetrics(reg)
+	opts.NetnsExists = func(p string) bool { return w.DP.Links(p) != nil }
+	a, err := agent.New(w.Dataplane, w.Pods, w.Mgr.Port(), w.Store, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"c1", "c2"} {
+		w.Pods.Put("acme", "pod-"+id, "", multiNIC)
+		for _, d := range []struct{ ifName, network string }{{"net1", "acme/vl"}, {"net2", "acme/mv"}} {
+			req := w.AddRequest(id, "acme", "pod-"+id)
+			req.IfName, req.Network = d.ifName, d.network
+			if _, err := a.Add(ctx, req); err != nil {
+				t.Fatalf("ADD %s %s: %v", id, d.ifName, err)
+			}
+		}
+	}
+	w.Pods.Delete("acme", "pod-c1")
+	got, err := reclaimed(t, a)
+	if err != nil || !reflect.DeepEqual(got, []string{"c1:pod_gone", "c1:pod_gone"}) {
+		t.Fatalf("reclaimed %v, %v; want both of c1's delegate attachments", got, err)
+	}
+	if n := len(w.DP.Links(w.Netns("c1"))); n != 0 {
+		t.Fatalf("c1 keeps %d links", n)
+	}
+	var left []string
+	for _, cp := range a.Checkpoints() {
+		left = append(left, cp.ContainerID+"@"+cp.IfName)
+	}
+	if strings.Join(left, " ") != "c2@net1 c2@net2" || len(w.DP.Links(w.Netns("c2"))) != 2 {
+		t.Fatalf("checkpoints %v and c2's links %+v, want c2's two attachments whole", left, w.DP.Links(w.Netns("c2")))
+	}
+	if v := testutil.ToFloat64(opts.Metrics.Orphans(agent.ReclaimPodGone)); v != 2 {
+		t.Fatalf("pod_gone counter %v, want 2", v)
+	}
+}
