@@ -71,11 +71,8 @@ func (d *Dataplane) CheckNetns(_ context.Context, path string) error {
 	if err != nil {
 		return model.Invalid("CNI_NETNS", "%s cannot be read (%v)", clip(path), err)
 	}
-	switch id {
-	case d.nodeID:
-		return model.Invalid("CNI_NETNS", "%s is the node's own network namespace; a pod needs a namespace of its own (the runtime passed the wrong path)", clip(path))
-	case d.selfID:
-		return model.Invalid("CNI_NETNS", "%s is knitter-agent's own network namespace; a pod needs a namespace of its own (the runtime passed the wrong path)", clip(path))
+	if err := d.own(path, id); err != nil {
+		return err
 	}
 	h, err := netlink.NewHandleAt(netns.NsHandle(fd), unix.NETLINK_ROUTE)
 	if err != nil {
@@ -83,6 +80,26 @@ func (d *Dataplane) CheckNetns(_ context.Context, path string) error {
 	}
 	h.Close()
 	return nil
+}
+
+// own refuses the node's namespace and the agent's, whatever path names them.
+func (d *Dataplane) own(path string, id nsID) error {
+	switch id {
+	case d.nodeID:
+		return model.Invalid("CNI_NETNS", "%s is the node's own network namespace; a pod needs a namespace of its own (the runtime passed the wrong path)", clip(path))
+	case d.selfID:
+		return model.Invalid("CNI_NETNS", "%s is knitter-agent's own network namespace; a pod needs a namespace of its own (the runtime passed the wrong path)", clip(path))
+	}
+	return nil
+}
+
+// notOwn refuses to build in an opened namespace that is the node's or the agent's.
+func (d *Dataplane) notOwn(p *nsHandle) error {
+	id, err := idOf(int(p.fd))
+	if err != nil {
+		return fmt.Errorf("reading the identity of network namespace %s: %w", clip(p.path), err)
+	}
+	return d.own(p.path, id)
 }
 
 // clip bounds a value echoed in an error message.

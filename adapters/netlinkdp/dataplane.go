@@ -94,6 +94,11 @@ func (d *Dataplane) Attach(ctx context.Context, pod plan.Pod) (err error) {
 		return err
 	}
 	defer p.close()
+	// CheckNetns refused these paths at ADD; the namespace opened here is the one built in, so it
+	// is checked again — a path can name another namespace by now (a bind mount replaced).
+	if err := d.notOwn(p); err != nil {
+		return err
+	}
 	var undo []func() error
 	// Runs before p.close (deferred later, so earlier): rollback needs the pod's handle.
 	defer func() {

@@ -38,6 +38,7 @@ func Run(t *testing.T, newNode func(t *testing.T) Node, f Features) {
 		{"sync peers replaces the flood list exactly", syncPeers},
 		{"attach to a missing netns", missingNetns},
 		{"check netns refuses the node's and other types", checkNetns},
+		{"attach refuses the node's namespace by itself", attachNodeNetns},
 		{"detach from a namespace that cannot be entered cleans the node side", detachUnenterable},
 		{"canceled context", canceled},
 	}
@@ -522,6 +523,17 @@ func checkNetns(t *testing.T, n Node) {
 	failsWith(t, dp.CheckNetns(ctx, n.NodeNetns(t)), model.CodeInvalid, "node's own network namespace")
 	failsWith(t, dp.CheckNetns(ctx, n.ForeignNamespace(t)), model.CodeInvalid, "not a network namespace")
 	failsWith(t, dp.CheckNetns(ctx, "/var/run/netns/knitter-contract-missing"), model.CodeNotFound, "does not exist")
+}
+
+// attachNodeNetns: Attach refuses the node's namespace on its own, without CheckNetns before it (a
+// path checked at ADD may name another namespace by the time the links are built).
+func attachNodeNetns(t *testing.T, n Node) {
+	before := n.Links(t, "")
+	pod := Pod("c1", n.NodeNetns(t), Overlay("c1", "eth0", 100, "10.1.0.5/24"))
+	failsWith(t, n.Dataplane().Attach(ctx, pod), model.CodeInvalid, "node's own network namespace")
+	if after := n.Links(t, ""); !slices.Equal(after, before) {
+		t.Fatalf("node links %v after the refused Attach, want %v", after, before)
+	}
 }
 
 func detachUnenterable(t *testing.T, n Node) {

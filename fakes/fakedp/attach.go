@@ -22,6 +22,9 @@ func (f *Fake) Attach(ctx context.Context, pod plan.Pod) (err error) {
 	if err := f.fault(OpAttach); err != nil {
 		return err
 	}
+	if pod.Netns == NodeNetns {
+		return model.Invalid("CNI_NETNS", "%s is the node's own network namespace; a pod needs a namespace of its own (the runtime passed the wrong path)", pod.Netns)
+	}
 	space, err := f.pod(pod.Netns)
 	if err != nil {
 		return err
