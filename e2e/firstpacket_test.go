@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"net/netip"
 	"time"
 
@@ -33,7 +32,7 @@ func echoerOf(cl cluster.Cluster) cluster.Echoer {
 	GinkgoHelper()
 	e, ok := cl.(cluster.Echoer)
 	if !ok {
-		Skip(fmt.Sprintf("the %T driver cannot send a single echo", cl))
+		skipLacking(cl, "echo", "cannot send a single echo")
 	}
 	return e
 }
@@ -52,7 +51,7 @@ var _ = Describe("a freshly attached pod", Label("overlay", "macvlan", "first-pa
 		e := echoerOf(c)
 		adder, ok := c.(cluster.NodeAdder)
 		if !ok {
-			Skip(fmt.Sprintf("the %T driver cannot add nodes", c))
+			skipLacking(c, "add-node", "cannot add nodes")
 		}
 		a := createPod(ctx, cluster.PodSpec{Name: podName("first-old1"), Node: node1, Annotations: npwg("mv@net1")})
 		b := createPod(ctx, cluster.PodSpec{Name: podName("first-old2"), Node: node2, Annotations: npwg("mv@net1")})

@@ -58,9 +58,25 @@ func runtimeOf(cl cluster.Cluster) cluster.Runtime {
 	GinkgoHelper()
 	rt, ok := cl.(cluster.Runtime)
 	if !ok {
-		Skip(fmt.Sprintf("the %T driver cannot make CNI calls for a pod directly", cl))
+		skipLacking(cl, "runtime", "cannot make CNI calls for a pod directly")
 	}
 	return rt
+}
+
+// missing is implemented by drivers that say why they lack an ability a spec looks for.
+type missing interface {
+	Missing(ability string) string
+}
+
+// skipLacking skips the spec because cl lacks ability, in the driver's own words when it has them.
+func skipLacking(cl cluster.Cluster, ability, fallback string) {
+	GinkgoHelper()
+	if m, ok := cl.(missing); ok {
+		if why := m.Missing(ability); why != "" {
+			Skip(why)
+		}
+	}
+	Skip(fmt.Sprintf("the %T driver %s", cl, fallback))
 }
 
 // inspectorOf returns the driver's inspector, or skips the spec on drivers without one.
@@ -68,7 +84,7 @@ func inspectorOf(cl cluster.Cluster) cluster.Inspector {
 	GinkgoHelper()
 	in, ok := cl.(cluster.Inspector)
 	if !ok {
-		Skip(fmt.Sprintf("the %T driver cannot look inside nodes", cl))
+		skipLacking(cl, "inspector", "cannot look inside nodes")
 	}
 	return in
 }

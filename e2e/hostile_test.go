@@ -17,7 +17,7 @@ func rawRuntimeOf(cl cluster.Cluster) cluster.RawRuntime {
 	GinkgoHelper()
 	rt, ok := cl.(cluster.RawRuntime)
 	if !ok {
-		Skip(fmt.Sprintf("the %T driver cannot make arbitrary CNI calls", cl))
+		skipLacking(cl, "raw-runtime", "cannot make arbitrary CNI calls")
 	}
 	return rt
 }
@@ -50,6 +50,11 @@ var _ = Describe("a runtime that passes the wrong things", Label("hostile"), fun
 		// machine's own namespace, which no spec may hand to the plugin.
 		if _, err := os.Stat("/proc/1/ns/net"); !errors.Is(err, fs.ErrPermission) {
 			Skip(fmt.Sprintf("/proc/1/ns/net is not denied here (%v)", err))
+		}
+		if m, ok := c.(missing); ok {
+			if why := m.Missing("proc1-netns"); why != "" {
+				Skip(why)
+			}
 		}
 		rt, in := rawRuntimeOf(c), inspectorOf(c)
 		before, err := in.NodeLinks(ctx, node1)

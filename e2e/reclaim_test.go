@@ -24,7 +24,7 @@ var _ = Describe("attachments no DEL came for", Label("lifecycle", "reclaim"), f
 		in := inspectorOf(c)
 		f, ok := c.(cluster.Faults)
 		if !ok {
-			Skip(fmt.Sprintf("the %T driver cannot lose DELs", c))
+			skipLacking(c, "faults", "cannot lose DELs")
 		}
 		m, hasMetrics := c.(cluster.AgentMetrics)
 		metric := func(node, series string) float64 {

@@ -15,7 +15,7 @@ var _ = Describe("tearing a cluster down", Label("teardown"), func() {
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func(ctx SpecContext) { _ = own.Down(ctx) })
 		if _, ok := own.(leftoverLister); !ok {
-			Skip("this driver cannot list what a cluster leaves behind")
+			skipLacking(own, "leftovers", "cannot list what a cluster leaves behind")
 		}
 		nodes := own.Nodes()
 		for i, n := range nodes {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -17,15 +18,28 @@ import (
 	"github.com/knitter-cni/knitter/e2e/cluster/local"
 )
 
-// The vlan specs look at the nodes' trunks and VLAN datapaths, which is the local driver's business:
-// vl100 (tenant e2e) and vl200 (tenant other) share the subnet 10.40.0.0/24 + fd40::/64 and the
-// trunk NIC eth1 of every node, so only the VLAN keeps them apart.
+// nodeNamespaces is implemented by drivers whose nodes' network namespaces this process can enter
+// (the local driver's, and the kube driver's on hack/kube-up.sh's cluster).
+type nodeNamespaces interface {
+	// HostNodeNetns is the path under which this process opens node's network namespace.
+	HostNodeNetns(node string) (string, error)
+}
+
+// agentStopper is implemented by drivers that can keep a node's agent down and start it again.
+type agentStopper interface {
+	StopAgent(node string) error
+	StartAgent(ctx context.Context, node string) error
+}
+
+// The vlan specs look at the nodes' trunks and VLAN datapaths: vl100 (tenant e2e) and vl200 (tenant
+// other) share the subnet 10.40.0.0/24 + fd40::/64 and the trunk NIC eth1 of every node, so only
+// the VLAN keeps them apart.
 var _ = Describe("vlan networks", Label("vlan"), func() {
-	var lc *local.Cluster
+	var nn nodeNamespaces
 	BeforeEach(func() {
 		var ok bool
-		if lc, ok = c.(*local.Cluster); !ok {
-			Skip(fmt.Sprintf("the VLAN specs look into the nodes' namespaces, which is the %T driver's business", c))
+		if nn, ok = c.(nodeNamespaces); !ok {
+			skipLacking(c, "node-netns", "cannot enter the nodes' network namespaces to look at their trunks")
 		}
 	})
 	pod := func(ctx SpecContext, node, network string, ips ...string) *cluster.Pod {
@@ -48,7 +62,7 @@ var _ = Describe("vlan networks", Label("vlan"), func() {
 	}
 	nodeNetns := func(node string) string {
 		GinkgoHelper()
-		p, err := lc.NodeNetns(node)
+		p, err := nn.HostNodeNetns(node)
 		Expect(err).NotTo(HaveOccurred())
 		return p
 	}
@@ -102,6 +116,10 @@ var _ = Describe("vlan networks", Label("vlan"), func() {
 	})
 
 	It("keep forwarding while the agent is down and after it restarts, and leave nothing behind after DEL", func(ctx SpecContext) {
+		lc, ok := c.(agentStopper)
+		if !ok {
+			skipLacking(c, "agent-stop", "cannot keep a node's agent down")
+		}
 		a, err := c.CreatePod(ctx, cluster.PodSpec{Namespace: "e2e", Name: podName("vl100"), Node: node1,
 			Annotations: npwg(`[{"name": "vl100", "interface": "net1", "ips": ["10.40.0.30/24", "fd40::30/64"]}]`)})
 		Expect(err).NotTo(HaveOccurred())

@@ -41,13 +41,60 @@ func ip(args []string) error {
 		}
 		args = args[1:]
 	}
+	if len(args) > 2 && args[0] == "neigh" && args[1] == "replace" {
+		return neighReplace(args[2:])
+	}
 	switch strings.Join(args, " ") {
 	case "addr", "addr show", "a":
 		return addrs()
 	case "route show default", "route list default":
 		return defaultRoutes(family)
 	}
-	return fmt.Errorf("unsupported: ip %s (use -j addr or [-4|-6] route show default)", strings.Join(args, " "))
+	return fmt.Errorf("unsupported: ip %s (use -j addr, [-4|-6] route show default or neigh replace ADDR lladdr MAC dev IFNAME [nud permanent])", strings.Join(args, " "))
+}
+
+// neighReplace is `ip neigh replace ADDR lladdr MAC dev IFNAME [nud permanent]`: a static neighbour
+// entry, as a pod that knows another pod's MAC might set (it needs CAP_NET_ADMIN in its namespace).
+func neighReplace(args []string) error {
+	usage := fmt.Errorf("usage: ip neigh replace ADDR lladdr MAC dev IFNAME [nud permanent], not %q", strings.Join(args, " "))
+	dst := net.ParseIP(args[0])
+	if dst == nil {
+		return fmt.Errorf("neigh replace: %q is not an IP address", args[0])
+	}
+	var mac net.HardwareAddr
+	var dev string
+	for rest := args[1:]; len(rest) > 0; rest = rest[2:] {
+		if len(rest) < 2 {
+			return usage
+		}
+		switch rest[0] {
+		case "lladdr":
+			var err error
+			if mac, err = net.ParseMAC(rest[1]); err != nil {
+				return fmt.Errorf("neigh replace: lladdr: %w", err)
+			}
+		case "dev":
+			dev = rest[1]
+		case "nud":
+			if rest[1] != "permanent" {
+				return fmt.Errorf("neigh replace: nud %s: only permanent is supported", rest[1])
+			}
+		default:
+			return usage
+		}
+	}
+	if mac == nil || dev == "" {
+		return usage
+	}
+	link, err := netlink.LinkByName(dev)
+	if err != nil {
+		return fmt.Errorf("neigh replace: dev %s: %w", dev, err)
+	}
+	family := netlink.FAMILY_V6
+	if dst.To4() != nil {
+		family = netlink.FAMILY_V4
+	}
+	return netlink.NeighSet(&netlink.Neigh{LinkIndex: link.Attrs().Index, Family: family, State: netlink.NUD_PERMANENT, IP: dst, HardwareAddr: mac})
 }
 
 func addrs() error {

@@ -4,6 +4,7 @@
 //	knitter-testpod serve [ADDR]     an HTTP echo server (default :8080) that runs until killed
 //	ip -j addr                       the interfaces as JSON (name, MAC, MTU, addresses), as iproute2's ip
 //	ip [-4|-6] route show default    the default routes as "default via GW dev IFNAME"
+//	ip neigh replace ADDR lladdr MAC dev IFNAME [nud permanent]   a static neighbour entry
 //	ping [-W SECONDS] ADDR           one ICMP echo every 200 ms until one is answered (exit 0) or the wait ends
 //	http-get URL                     GET URL and print the body
 package main

@@ -61,6 +61,14 @@ install_knitter() {
 	mint_system_token knitter-monitor knitter-monitor-token
 	KUBECTL -n "$KUBE_NS" rollout status daemonset/knitter-agent --timeout=5m >/dev/null
 	if KUBECTL -n "$KUBE_NS" get deployment knitter-monitor >/dev/null 2>&1; then
+		# The monitors run on the host network with port 9529, one per node: on a one-node cluster
+		# the standby could never be scheduled and the rollout would wait for it forever.
+		local nodes
+		nodes="$(KUBECTL get nodes -o name | wc -l)"
+		if [ "$nodes" -lt 2 ]; then
+			echo "install: one node, so one knitter-monitor (no standby: both replicas want host port 9529)"
+			KUBECTL -n "$KUBE_NS" scale deployment/knitter-monitor --replicas=1 >/dev/null
+		fi
 		KUBECTL -n "$KUBE_NS" rollout status deployment/knitter-monitor --timeout=5m >/dev/null
 	fi
 	KUBECTL wait --for=condition=Ready node --all --timeout=5m >/dev/null

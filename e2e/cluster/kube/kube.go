@@ -5,7 +5,11 @@
 //
 // On the local cluster of hack/kube-up.sh the driver also reaches into the nodes (NodeDir): it then
 // implements cluster.Runtime (CNI calls for a pod's sandbox with the node's own plugin and
-// configuration, as containerd makes them) and cluster.Inspector (checkpoints, node links).
+// configuration, as containerd makes them), cluster.RawRuntime (any CNI call, run in the node's
+// mount and network namespaces), cluster.Inspector (checkpoints, node links, a sandbox's
+// interfaces), cluster.Echoer (one echo from the sandbox's network namespace), kill -9 of a
+// component's container, and lists what it leaves behind. It cannot lose a DEL, keep an agent down
+// or add a node; Missing says why, in the words the specs skip with.
 package kube
 
 import (

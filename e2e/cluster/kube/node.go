@@ -38,11 +38,18 @@ type NodeCluster struct {
 	*Cluster
 	cni      *libcni.CNIConfig
 	cacheDir string
+	// pinned are the nodes whose own network namespace NodeNetns pinned; made are the pods
+	// CreatePod made, for Leftovers (both under Cluster.mu).
+	pinned map[string]bool
+	made   []*cluster.Pod
 }
 
-// Down is Cluster.Down, and removes the driver's own libcni cache.
+// Down is Cluster.Down, and removes the node namespace pins and the driver's own libcni cache.
 func (c *NodeCluster) Down(ctx context.Context) error {
 	if err := c.Cluster.Down(ctx); err != nil {
+		return err
+	}
+	if err := c.unpinNodeNetns(); err != nil {
 		return err
 	}
 	return os.RemoveAll(c.cacheDir)
@@ -58,7 +65,7 @@ func newNodeCluster(c *Cluster) (*NodeCluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	nc := &NodeCluster{Cluster: c, cacheDir: cache}
+	nc := &NodeCluster{Cluster: c, cacheDir: cache, pinned: map[string]bool{}}
 	nc.cni = libcni.NewCNIConfigWithCacheDir([]string{cniBinDir}, cache, &nodeExec{nc: nc})
 	return nc, nil
 }
@@ -89,6 +96,9 @@ func (c *NodeCluster) hostPath(node, p string) (string, error) {
 // the node's libcni cache, where containerd keeps what knitter-plugin answered.
 func (c *NodeCluster) CreatePod(ctx context.Context, spec cluster.PodSpec) (*cluster.Pod, error) {
 	p, err := c.Cluster.CreatePod(ctx, spec)
+	if p != nil {
+		c.record(p)
+	}
 	if err != nil || p == nil {
 		return p, err
 	}

@@ -39,7 +39,9 @@ func (c *Cluster) podObject(spec cluster.PodSpec) *corev1.Pod {
 			EnableServiceLinks:            new(bool),
 			Containers: []corev1.Container{{
 				Name: "pod", Image: c.cfg.Image, ImagePullPolicy: corev1.PullIfNotPresent,
-				SecurityContext: &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"NET_RAW"}}},
+				// NET_RAW for ping; NET_ADMIN in its own namespace for the neighbour entries a
+				// spec sets as a pod trying to cross to another network would.
+				SecurityContext: &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"NET_RAW", "NET_ADMIN"}}},
 			}},
 		},
 	}

@@ -57,3 +57,6 @@ func (c *Cluster) nodeLocked(node string) (*nodeState, error) {
 	}
 	return nil, fmt.Errorf("no node %s", node)
 }
+
+// HostNodeNetns is NodeNetns: this process and the nodes' agents share the machine's mount namespace.
+func (c *Cluster) HostNodeNetns(node string) (string, error) { return c.NodeNetns(node) }
