@@ -64,13 +64,24 @@ type ipLink struct {
 
 // execInterfaces reads the pod's interfaces with `ip -j addr` in the pod: loopback and link-local
 // addresses left out, sorted by name, IPv4 first, as cluster.Interface says.
+//
+// The test image's `ip -j addr` always prints a JSON array; an exec that succeeds with no output at
+// all lost its stdout on the way (seen once in 200 pods on a machine at load 37), and is made again,
+// at most execAttempts times.
 func (c *Cluster) execInterfaces(ctx context.Context, p *cluster.Pod) ([]cluster.Interface, error) {
-	out, err := c.Exec(ctx, p, "ip", "-j", "addr")
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s", err, out)
+	for attempt := 1; ; attempt++ {
+		out, err := c.Exec(ctx, p, "ip", "-j", "addr")
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s", err, out)
+		}
+		if strings.TrimSpace(out) != "" || attempt == execAttempts {
+			return parseIPAddr([]byte(out))
+		}
 	}
-	return parseIPAddr([]byte(out))
 }
+
+// execAttempts bounds the execs of `ip -j addr` whose output came back empty.
+const execAttempts = 3
 
 func parseIPAddr(raw []byte) ([]cluster.Interface, error) {
 	var links []ipLink
