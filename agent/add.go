@@ -46,7 +46,7 @@ func (a *Agent) Add(ctx context.Context, req wire.Request) (wire.Result, error) 
 	if ok {
 		if cp.Plan.Netns != req.Netns {
 			return wire.Result{}, coded(wire.CodeInvalidEnv, model.Invalid("CNI_NETNS",
-				"is %s, but container %s is attached in %s; DEL it first", req.Netns, req.ContainerID, cp.Plan.Netns))
+				"is %s, but container %s is attached in %s; DEL it first", clipPath(req.Netns), req.ContainerID, cp.Plan.Netns))
 		}
 		if cp.Ready {
 			return cp.Result, nil

@@ -31,3 +31,16 @@ func TestContainerIDsTheNodeCannotRecord(t *testing.T) {
 		wantCode(t, w.Agent.Check(ctx, w.Request(id)), wire.CodeUnknownContainer, "no attachment")
 	}
 }
+
+// A CHECK with a huge CNI_NETNS (the runtime's environment allows 128 KiB) gets a short error.
+func TestCheckClipsAnEchoedNetns(t *testing.T) {
+	w := agenttest.NewWorld(t)
+	added(t, w, "c1")
+	req := w.Request("c1")
+	req.Netns = "/run/netns/" + strings.Repeat("x", 100<<10)
+	err := w.Agent.Check(ctx, req)
+	wantCode(t, err, wire.CodeInvalidEnv, "CNI_NETNS", "but container c1 is attached in")
+	if n := len(err.Error()); n > 1024 {
+		t.Fatalf("a %d-byte error", n)
+	}
+}

@@ -66,7 +66,7 @@ func (a *Agent) Check(ctx context.Context, req wire.Request) error {
 			"container %s has no attachment on %s on this node; ADD it first", key.ContainerID, key.IfName))
 	}
 	if req.Netns != "" && req.Netns != cp.Plan.Netns {
-		return coded(wire.CodeInvalidEnv, model.Invalid("CNI_NETNS", "is %s, but container %s is attached in %s", req.Netns, key.ContainerID, cp.Plan.Netns))
+		return coded(wire.CodeInvalidEnv, model.Invalid("CNI_NETNS", "is %s, but container %s is attached in %s", clipPath(req.Netns), key.ContainerID, cp.Plan.Netns))
 	}
 	if err := a.dp.Check(ctx, cp.Plan); err != nil {
 		return coded(wire.CodeDataplane, fmt.Errorf("container %s: %w", key.ContainerID, err))

@@ -85,6 +85,14 @@ func checkPodName(name string) error {
 	return nil
 }
 
+// clipPath bounds a path from the runtime (CNI_NETNS) echoed in an error.
+func clipPath(s string) string {
+	if len(s) > 256 {
+		return s[:256] + "..."
+	}
+	return s
+}
+
 // clipArg bounds a CNI_ARGS value echoed in an error.
 func clipArg(s string) string {
 	if len(s) > 64 {
