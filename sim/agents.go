@@ -58,7 +58,7 @@ func newNodes(n int, sys *system) (*nodes, error) {
 		nd := &node{name: fmt.Sprintf("node-%d", i+1), dp: dp, client: fakemanager.New(sys.mgr), store: fakecheckpoints.New(),
 			pods: ns.pods, netns: map[string]string{}}
 		nd.opts = agent.Options{
-			Node: plan.Node{Name: nd.name, VTEP: netip.AddrFrom4([4]byte{192, 168, 0, byte(i + 1)}), VTEPDevice: "eth0",
+			Node: plan.Node{Name: nd.name, VTEP: vtep(i), VTEPDevice: "eth0",
 				Uplinks: map[string]string{}, MTU: 1500},
 			NetnsExists: func(p string) bool { return dp.Links(p) != nil },
 			Logger:      slog.New(slog.DiscardHandler),
@@ -71,6 +71,13 @@ func newNodes(n int, sys *system) (*nodes, error) {
 		ns.list = append(ns.list, nd)
 	}
 	return ns, nil
+}
+
+// vtep is node i's VTEP: 192.168.0.1 onwards, counting on past the last octet (node 255 is
+// 192.168.1.0), so 60,000 nodes have distinct ones.
+func vtep(i int) netip.Addr {
+	n := uint32(192)<<24 | uint32(168)<<16 + uint32(i+1)
+	return netip.AddrFrom4([4]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)})
 }
 
 // retarget points every agent's client at the running manager (after a restart); with none

@@ -31,6 +31,9 @@ type checker struct {
 	freed    map[string]int64 // "network|ip" -> when the manager acknowledged its release
 	failed   *Violation       // the first violation
 	n        int              // steps checked
+	// index, when set (a scale run), holds every acknowledged address and MAC: step checks
+	// nothing per event, acked and released check uniqueness as they happen.
+	index *ackIndex
 }
 
 func (c *checker) fail(kind Kind, name, format string, args ...any) {
@@ -57,21 +60,54 @@ func (c *checker) released(p *simPod) {
 	for _, ip := range p.ips {
 		c.freed[p.network+"|"+ip.String()] = c.w.Now()
 	}
+	if c.index != nil {
+		c.index.remove(p.uid)
+	}
+}
+
+// acked records an acknowledged allocation in the index, when there is one.
+func (c *checker) acked(p *simPod, ports []model.Port) {
+	if c.index != nil {
+		c.index.add(c, p.uid, ports)
+	}
 }
 
 // FullEvery is how often (in steps) memory-equals-store is checked.
 const FullEvery = 8
 
-// step checks the invariants that hold after every event.
+// step checks the invariants that hold after every event. With an index (a scale run) it checks
+// nothing itself: acked and released keep unique-address and unique-mac at O(1) a step, and full
+// runs the scans at the phase boundaries.
 func (c *checker) step() {
-	if c.failed != nil {
+	if c.failed != nil || c.index != nil {
 		return
 	}
-	var ports []model.Port
-	if c.sys.mgr == nil || c.sys.mgr.View(func(s *alloc.State) { ports = s.Ports(alloc.Admin, alloc.PortFilter{}) }) != nil {
+	ports, ok := c.ports()
+	if !ok {
 		return // no manager serves: nothing to compare until one does
 	}
-	// No address or MAC on two live ports of one network.
+	c.podsHaveTheirPorts(c.scanPorts(ports))
+	// The manager's memory equals what a restart would load from the store. Restoring the store is
+	// the costly part, so it runs on every FullEvery-th step and at the end of each phase.
+	c.n++
+	if c.n%FullEvery != 0 {
+		return
+	}
+	c.sandboxesOwnTheirAddresses(ports)
+	c.storeMatches()
+}
+
+// ports returns every port the serving manager holds; ok is false when none serves.
+func (c *checker) ports() (ports []model.Port, ok bool) {
+	if c.sys.mgr == nil || c.sys.mgr.View(func(s *alloc.State) { ports = s.Ports(alloc.Admin, alloc.PortFilter{}) }) != nil {
+		return nil, false
+	}
+	return ports, true
+}
+
+// scanPorts checks that no address or MAC is on two live ports of one network, and returns each
+// pod's addresses in port order.
+func (c *checker) scanPorts(ports []model.Port) map[string][]netip.Addr {
 	ips := map[string]string{}
 	macs := map[string]string{}
 	byPod := map[string][]netip.Addr{}
@@ -90,20 +126,37 @@ func (c *checker) step() {
 		}
 		macs[k] = p.ID
 	}
-	// Every pod whose allocation was acknowledged and not released has exactly those addresses.
+	return byPod
+}
+
+// podsHaveTheirPorts checks that every pod whose allocation was acknowledged and not released has
+// exactly those addresses.
+func (c *checker) podsHaveTheirPorts(byPod map[string][]netip.Addr) {
 	for _, uid := range c.wl.order {
 		p := c.wl.pods[uid]
 		if p.allocated && !slices.Equal(byPod[uid], p.ips) {
 			c.fail(Safety, "pod-has-its-ports", "%s was given %v; the manager now holds %v for it", uid, p.ips, byPod[uid])
 		}
 	}
-	// The manager's memory equals what a restart would load from the store. Restoring the store is
-	// the costly part, so it runs on every FullEvery-th step and at the end of each phase.
-	c.n++
-	if c.n%FullEvery != 0 {
+}
+
+// full runs, at a scale run's phase boundary, every check the per-event path leaves out: the
+// unique-address and unique-mac scan over all ports, every acknowledged pod's ports, the sandboxes'
+// addresses, the index against the manager, and memory equals store.
+func (c *checker) full() {
+	if c.failed != nil {
 		return
 	}
+	ports, ok := c.ports()
+	if !ok {
+		c.fail(Liveness, "manager-serves", "no manager serves at a phase boundary")
+		return
+	}
+	c.podsHaveTheirPorts(c.scanPorts(ports))
 	c.sandboxesOwnTheirAddresses(ports)
+	if c.index != nil {
+		c.index.matches(c, ports)
+	}
 	c.storeMatches()
 }
 

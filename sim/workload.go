@@ -53,9 +53,15 @@ type workload struct {
 	kube   *kube  // nil: no API server and no monitor; the workload releases as the monitor would
 	// awaiting are deleted pods whose release is the monitor's.
 	awaiting map[string]*simPod
+	// nets are the tenants setup creates, each with one network; nil means tenants.
+	nets []tenantNet
 }
 
-var tenants = []struct{ name, cidr string }{
+// tenantNet is a tenant and the IPv4 subnet of its one network, "net".
+type tenantNet struct{ name, cidr string }
+
+// tenants are the fault runs' tenants: small networks, so that reuse and cooldown happen.
+var tenants = []tenantNet{
 	{"acme", "10.1.0.0/22"},
 	{"umbrella", "10.2.0.0/22"},
 }
@@ -63,7 +69,11 @@ var tenants = []struct{ name, cidr string }{
 // setup creates the tenants and networks through the manager; it retries until the manager serves.
 func (wl *workload) setup() error {
 	ctx := context.Background()
-	for _, t := range tenants {
+	nets := wl.nets
+	if nets == nil {
+		nets = tenants
+	}
+	for _, t := range nets {
 		cmds := []alloc.Command{
 			alloc.CreateTenantCmd{Tenant: model.Tenant{Name: t.name}},
 			alloc.CreateNetworkCmd{Network: model.Network{Tenant: t.name, Name: "net", Type: model.Overlay,
@@ -250,6 +260,7 @@ func (wl *workload) gotPod(p *simPod, pod model.Pod) {
 	p.allocated = true
 	wl.stats.Allocated++
 	wl.check.allocated(p)
+	wl.check.acked(p, pod.Ports)
 	wl.w.Record("allocated %s %v", p.uid, p.ips)
 }
 

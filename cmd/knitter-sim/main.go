@@ -48,7 +48,7 @@ func newCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(runCommand(), swarmCommand(), plantsCommand(), experimentCommand())
+	root.AddCommand(runCommand(), swarmCommand(), plantsCommand(), experimentCommand(), scaleCommand())
 	return root
 }
 
