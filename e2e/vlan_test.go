@@ -7,10 +7,12 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/containernetworking/plugins/pkg/ns"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/knitter-cni/knitter/adapters/vlanbpf"
 	"github.com/knitter-cni/knitter/adapters/vlanbpf/vlanbpftest"
@@ -163,6 +165,48 @@ var _ = Describe("vlan networks", Label("vlan"), func() {
 			}
 		}
 	})
+})
+
+var _ = Describe("vlan networks on Kubernetes", Label("vlan", "kubernetes"), func() {
+	It("keep forwarding across a kill -9 of the agent, whose restart finds the datapath where it left it", func(ctx SpecContext) {
+		k := kubeOf(c)
+		killer, ok := c.(containerKiller)
+		if !ok {
+			skipLacking(c, "kill", "cannot kill -9 a container")
+		}
+		mk := func(node, ip4, ip6 string) *cluster.Pod {
+			return createPod(ctx, cluster.PodSpec{Namespace: "e2e", Name: podName("vl100"), Node: node,
+				Annotations: npwg(fmt.Sprintf(`[{"name": "vl100", "interface": "net1", "ips": [%q, %q]}]`, ip4, ip6))})
+		}
+		a := mk(node1, "10.40.0.40/24", "fd40::40/64")
+		mk(node2, "10.40.0.41/24", "fd40::41/64")
+		expectReach(ctx, a, netip.MustParseAddr("10.40.0.41"))
+
+		agents, err := k.Clientset().CoreV1().Pods("knitter-system").List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/name=knitter-agent"})
+		Expect(err).NotTo(HaveOccurred())
+		agent := ""
+		for _, p := range agents.Items {
+			if p.Spec.NodeName == node1 {
+				agent = p.Name
+			}
+		}
+		Expect(agent).NotTo(BeEmpty(), "no agent pod on %s", node1)
+		before, err := killer.KillContainer(ctx, "knitter-system", agent, "agent")
+		Expect(err).NotTo(HaveOccurred())
+		// The agent's container is gone (and with it any mount of its own): the pinned programs
+		// forward on their own, before and after the kubelet restarts it.
+		Expect(c.Ping(ctx, a, netip.MustParseAddr("10.40.0.41"))).To(Succeed(), "right after the kill")
+		Eventually(ctx, func(ctx context.Context) error {
+			now, ready, err := killer.RestartCount(ctx, "knitter-system", agent, "agent")
+			if err == nil && (now <= before || !ready) {
+				err = fmt.Errorf("agent %s: %d restarts (%d before), ready %v", agent, now, before, ready)
+			}
+			return err
+		}).WithTimeout(2 * time.Minute).Should(Succeed())
+		Expect(c.Ping(ctx, a, netip.MustParseAddr("10.40.0.41"))).To(Succeed(), "after the restart")
+		Expect(c.Ping(ctx, a, netip.MustParseAddr("fd40::41"))).To(Succeed(), "after the restart")
+		Expect(runtimeOf(c).Check(ctx, a)).To(Succeed(), "CHECK reads the VLAN port back after the restart")
+	}, NodeTimeout(4*time.Minute))
 })
 
 // netInterface returns the ifindex of ifname in the namespace at path.

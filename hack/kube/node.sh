@@ -28,6 +28,10 @@ done
 # mounts need shared mounts; they are shared only within this node's mount namespace.
 mount --make-rshared /var/lib/kubelet
 mount --make-rshared /run/netns
+# The node's own bpffs, as a machine has one: the agent's vlan datapath pins there (the DaemonSet
+# mounts it Bidirectional, which needs it shared), and it goes with the node's mount namespace.
+mount -t bpf bpf /sys/fs/bpf
+mount --make-shared /sys/fs/bpf
 
 containerd --config "$dir/containerd.toml" </dev/null >>"$dir/containerd.log" 2>&1 &
 echo $! >"$dir/containerd.pid"
