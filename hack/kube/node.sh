@@ -30,6 +30,9 @@ mount --make-rshared /var/lib/kubelet
 mount --make-rshared /run/netns
 # The node's own bpffs, as a machine has one: the agent's vlan datapath pins there (the DaemonSet
 # mounts it Bidirectional, which needs it shared), and it goes with the node's mount namespace.
+# The host's bpffs, copied into this namespace, goes first: containerd's propagation check reads the
+# first mount at a path (as above).
+while mountpoint -q /sys/fs/bpf; do umount -l /sys/fs/bpf; done
 mount -t bpf bpf /sys/fs/bpf
 mount --make-shared /sys/fs/bpf
 
