@@ -29,17 +29,18 @@ func (c *NodeCluster) Leftovers() ([]string, error) {
 	made := slices.Clone(c.made)
 	pinned := len(c.pinned)
 	c.mu.Unlock()
+	if pinned > 0 {
+		left = append(left, fmt.Sprintf("%d node namespace pins NodeNetns made", pinned))
+	}
+	pin := c.nodeNetnsPin()
 	for _, n := range c.nodes {
-		p, err := c.hostPath(n.Name, nodeNetnsPin)
+		p, err := c.hostPath(n.Name, pin)
 		if err != nil {
 			return nil, err
 		}
 		if _, err := os.Stat(p); err == nil {
-			left = append(left, fmt.Sprintf("node %s's network namespace pinned at %s", n.Name, nodeNetnsPin))
+			left = append(left, fmt.Sprintf("node %s's network namespace pinned at %s", n.Name, pin))
 		}
-	}
-	if pinned > 0 && len(left) == 0 {
-		left = append(left, fmt.Sprintf("%d node namespace pins recorded but not found", pinned))
 	}
 	checkpoints := map[string][]string{}
 	for _, n := range c.nodes {

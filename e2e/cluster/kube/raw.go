@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -22,11 +23,17 @@ var (
 	_ cluster.Echoer     = (*NodeCluster)(nil)
 )
 
-// nodeNetnsPin is where the driver pins a node's own network namespace inside the node, next to
+// nodeNetnsPinDir is where the driver pins a node's own network namespace inside the node, next to
 // the pods' namespaces that containerd pins, under the name containerd gives them: a path the node's
 // agent can open (its /var/run/netns is the node's /run/netns; it has a PID namespace of its own, so
 // the node's /proc/<pid>/ns/net would not do).
-const nodeNetnsPin = "/var/run/netns/knitter-e2e-node"
+const nodeNetnsPinDir = "/var/run/netns/"
+
+// nodeNetnsPin is this driver's pin of a node's namespace: knitter-e2e-node-<the driver's cache
+// directory's name>, so that two drivers on one cluster (the teardown spec's) never share one.
+func (c *NodeCluster) nodeNetnsPin() string {
+	return nodeNetnsPinDir + "knitter-e2e-node-" + strings.TrimPrefix(filepath.Base(c.cacheDir), "knitter-e2e-kube-cni-")
+}
 
 // Echo implements cluster.Echoer: one ICMP echo from a raw socket opened in the pod's network
 // namespace (reached through the node's mount namespace), timed from the send alone. An echo by
@@ -49,14 +56,15 @@ func (c *NodeCluster) NodeNetns(node string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	script := fmt.Sprintf("[ -e %[1]s ] || { touch %[1]s && mount --bind /proc/%[2]d/ns/net %[1]s; }", nodeNetnsPin, pid)
+	pin := c.nodeNetnsPin()
+	script := fmt.Sprintf("[ -e %[1]s ] || { touch %[1]s && mount --bind /proc/%[2]d/ns/net %[1]s; }", pin, pid)
 	if out, err := exec.Command("nsenter", "-t", strconv.Itoa(pid), "-m", "--", "/bin/sh", "-c", script).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("pinning node %s's network namespace at %s: %w: %s", node, nodeNetnsPin, err, strings.TrimSpace(string(out)))
+		return "", fmt.Errorf("pinning node %s's network namespace at %s: %w: %s", node, pin, err, strings.TrimSpace(string(out)))
 	}
 	c.mu.Lock()
 	c.pinned[node] = true
 	c.mu.Unlock()
-	return nodeNetnsPin, nil
+	return pin, nil
 }
 
 // unpinNodeNetns removes the pins NodeNetns made.
@@ -72,9 +80,10 @@ func (c *NodeCluster) unpinNodeNetns() error {
 		if err != nil {
 			return err
 		}
-		script := fmt.Sprintf("[ ! -e %[1]s ] || { umount %[1]s 2>/dev/null; rm -f %[1]s; }", nodeNetnsPin)
+		pin := c.nodeNetnsPin()
+		script := fmt.Sprintf("[ ! -e %[1]s ] || { umount %[1]s 2>/dev/null; rm -f %[1]s; }", pin)
 		if out, err := exec.Command("nsenter", "-t", strconv.Itoa(pid), "-m", "--", "/bin/sh", "-c", script).CombinedOutput(); err != nil {
-			return fmt.Errorf("removing node %s's pin %s: %w: %s", node, nodeNetnsPin, err, strings.TrimSpace(string(out)))
+			return fmt.Errorf("removing node %s's pin %s: %w: %s", node, pin, err, strings.TrimSpace(string(out)))
 		}
 		c.mu.Lock()
 		delete(c.pinned, node)
