@@ -57,11 +57,6 @@ var _ = Describe("a runtime that passes the wrong things", Label("hostile"), fun
 		if _, err := os.Stat("/proc/1/ns/net"); !errors.Is(err, fs.ErrPermission) {
 			Skip(fmt.Sprintf("/proc/1/ns/net is not denied here (%v)", err))
 		}
-		if m, ok := c.(missing); ok {
-			if why := m.Missing("proc1-netns"); why != "" {
-				Skip(why)
-			}
-		}
 		rt, in := rawRuntimeOf(c), inspectorOf(c)
 		before, err := in.NodeLinks(ctx, node1)
 		Expect(err).NotTo(HaveOccurred())

@@ -14,9 +14,6 @@ const (
 		"(the churn spec kills it with -9 instead)"
 	noAddNode = "the kube driver cannot add a node: hack/kube-up.sh makes the nodes (network and mount " +
 		"namespaces, cgroups, containerd, kubelet, image imports) before the suite starts and has no way to add one later"
-	noProc1 = "on Kubernetes knitter-agent runs in a PID namespace of its own, where PID 1 is the agent itself: " +
-		"/proc/1/ns/net is the agent's (the node's) namespace there, not one it is denied, and the spec " +
-		"'cannot attach a pod in the node's own network namespace' covers it"
 	noNodeDir = "the kube driver reaches into nodes only on hack/kube-up.sh's cluster, as root with " +
 		"KNITTER_KUBE_DIR set (make test-e2e-kube sets it)"
 )
@@ -30,8 +27,6 @@ func (c *Cluster) Missing(ability string) string {
 		return noAgentStop
 	case "add-node":
 		return noAddNode
-	case "proc1-netns":
-		return noProc1
 	}
 	return noNodeDir
 }
@@ -39,7 +34,7 @@ func (c *Cluster) Missing(ability string) string {
 // Missing says why the driver lacks an ability the e2e specs look for ("" when it has it).
 func (c *NodeCluster) Missing(ability string) string {
 	switch ability {
-	case "faults", "agent-stop", "add-node", "proc1-netns":
+	case "faults", "agent-stop", "add-node":
 		return c.Cluster.Missing(ability)
 	}
 	return ""
