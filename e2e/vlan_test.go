@@ -17,6 +17,7 @@ import (
 	"github.com/knitter-cni/knitter/adapters/vlanbpf"
 	"github.com/knitter-cni/knitter/adapters/vlanbpf/vlanbpftest"
 	"github.com/knitter-cni/knitter/e2e/cluster"
+	"github.com/knitter-cni/knitter/e2e/cluster/kube"
 	"github.com/knitter-cni/knitter/e2e/cluster/local"
 )
 
@@ -32,6 +33,14 @@ type agentStopper interface {
 	StopAgent(node string) error
 	StartAgent(ctx context.Context, node string) error
 }
+
+// The drivers that have these abilities, checked when the suite builds (the specs type-assert).
+var (
+	_ nodeNamespaces  = (*local.Cluster)(nil)
+	_ agentStopper    = (*local.Cluster)(nil)
+	_ nodeNamespaces  = (*kube.NodeCluster)(nil)
+	_ containerKiller = (*kube.NodeCluster)(nil)
+)
 
 // The vlan specs look at the nodes' trunks and VLAN datapaths: vl100 (tenant e2e) and vl200 (tenant
 // other) share the subnet 10.40.0.0/24 + fd40::/64 and the trunk NIC eth1 of every node, so only
