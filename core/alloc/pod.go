@@ -1,12 +1,10 @@
 package alloc
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/netip"
-	"reflect"
-	"slices"
 	"strings"
 
 	"github.com/knitter-cni/knitter/core/model"
@@ -115,19 +113,18 @@ func validateCNIArgs(args string) error {
 }
 
 // sameRequest reports whether two pod requests ask for the same thing. It compares canonical forms,
-// not decoded values: an empty list or object in a retry equals the absent one of a stored request
-// (the store's JSON drops them), so a retry after a restart is not a conflict.
+// not decoded values: an empty list or object in a retry (ips, ip_prefixes, gateways, metadata)
+// equals the absent one of a stored request (the store's JSON drops them), so a retry after a restart
+// is not a conflict. The canonical form of a request is its JSON encoding, which omits empty lists
+// and objects and sorts object keys, so a field added to AttachRequest is compared the same way.
 func sameRequest(cur *model.Pod, r *PodRequest) bool {
 	if cur.Tenant != r.Tenant || cur.Owner != r.Owner || cur.PodRef != r.Pod || len(cur.Requests) != len(r.Requests) {
 		return false
 	}
 	for i := range cur.Requests {
-		a, b := cur.Requests[i], r.Requests[i]
-		if !slices.Equal(a.IPs, b.IPs) || !maps.Equal(a.Metadata, b.Metadata) {
-			return false
-		}
-		a.IPs, b.IPs, a.Metadata, b.Metadata = nil, nil, nil, nil
-		if !reflect.DeepEqual(a, b) { // every other field is a scalar
+		a, errA := json.Marshal(cur.Requests[i])
+		b, errB := json.Marshal(r.Requests[i])
+		if errA != nil || errB != nil || !bytes.Equal(a, b) {
 			return false
 		}
 	}

@@ -139,7 +139,8 @@ func TestRetryAfterRestore(t *testing.T) {
 	w.do(CreateTenantCmd{Tenant: model.Tenant{Name: "ta"}})
 	w.do(CreateNetworkCmd{Network: v4net("ta", "priv", "10.1.0.0/24")})
 	req := podReq("ta", "a1", "", model.AttachRequest{Network: "priv", Interface: "eth0",
-		IPs: []netip.Addr{}, Metadata: map[string]string{}, CNIArgs: `{"k":"v"}`})
+		IPs: []netip.Addr{}, IPPrefixes: []netip.Prefix{}, Gateways: []netip.Addr{},
+		Metadata: map[string]string{}, CNIArgs: `{"k":"v"}`})
 	first := w.pod(req)
 	w.restore()
 	res, muts, err := w.s.Apply(req)
@@ -153,6 +154,10 @@ func TestRetryAfterRestore(t *testing.T) {
 	}
 	// A request that differs is still a conflict.
 	req.Requests[0].Metadata = map[string]string{"k": "v"}
+	_, err = w.try(req)
+	wantErr(t, err, model.CodeConflict, "pod.uid")
+	req.Requests[0].Metadata = nil
+	req.Requests[0].Gateways = []netip.Addr{netip.MustParseAddr("10.1.0.1")}
 	_, err = w.try(req)
 	wantErr(t, err, model.CodeConflict, "pod.uid")
 }
