@@ -1,6 +1,8 @@
 package netlinkdp_test
 
 import (
+	"encoding/binary"
+	"net"
 	"net/netip"
 	"time"
 
@@ -156,6 +158,49 @@ var _ = Describe("two nodes joined by a veth underlay", func() {
 		Expect(vids).To(HaveKeyWithValue(mac(vlanL("x", "net1", 200).MAC).String(), map[uint16]bool{200: true}))
 	})
 
+	It("drops frames a pod tags itself: a VLAN 100 pod's own 802.1Q and 802.1ad tags never reach the trunk", func() {
+		la := vlanL("a", "net1", 100, "10.3.0.5/24")
+		a := t.pod(0, "a", la)
+		lc := vlanL("c", "net1", 200, "10.3.0.7/24")
+		t.pod(1, "c", lc)
+		capture, err := vlanbpftest.Start(t.path[1], dataplanetest.Trunk)
+		Expect(err).NotTo(HaveOccurred())
+		defer capture.Close()
+
+		// a tries to hop onto VLAN 200 (and to stack a tag on its own) with raw frames to c's MAC;
+		// then sends an untagged frame of the same kind to another MAC: the control, which the port
+		// program tags with VLAN 100 and sends out of the trunk, so the capture is known to see a's
+		// frames when it sees none of the tagged ones.
+		const etherType = 0x88b5 // IEEE local experimental
+		aMAC, cMAC := mac(la.MAC), mac(lc.MAC)
+		control := net.HardwareAddr{0x02, 0x4b, 0xee, 0xee, 0xee, 0xee}
+		for _, f := range [][]byte{
+			rawFrame(cMAC, aMAC, etherType, 0x8100, 200),
+			rawFrame(cMAC, aMAC, etherType, 0x8100, 100),
+			rawFrame(cMAC, aMAC, etherType, 0x88a8, 200),
+			rawFrame(cMAC, aMAC, etherType, 0x88a8, 200, 0x8100, 200),
+		} {
+			Expect(vlanbpftest.Send(a, "net1", f)).To(Succeed())
+		}
+		Expect(vlanbpftest.Send(a, "net1", rawFrame(control, aMAC, etherType))).To(Succeed())
+
+		var seen []vlanbpftest.Frame
+		Eventually(func() []vlanbpftest.Frame {
+			frames, err := capture.Frames()
+			Expect(err).NotTo(HaveOccurred())
+			for _, f := range frames {
+				if !f.Outgoing && f.Src.String() == aMAC.String() && f.Dst[0]&1 == 0 {
+					seen = append(seen, f)
+				}
+			}
+			return seen
+		}).WithTimeout(replyWithin).Should(ContainElement(vlanbpftest.Frame{Src: aMAC, Dst: control, Tagged: true, VLAN: 100, EtherType: etherType}),
+			"the control frame, tagged VLAN 100, on node 1's trunk")
+		for _, f := range seen {
+			Expect(f.Dst.String()).To(Equal(control.String()), "a frame a tagged itself is on the trunk: %+v", f)
+		}
+	})
+
 	It("keeps same-node pods of one VLAN connected with the trunk down, and traffic up across an agent restart", func() {
 		a := t.pod(0, "a", vlanL("a", "net1", 100, "10.3.0.5/24"))
 		la2 := vlanL("a2", "net1", 100, "10.3.0.8/24")
@@ -193,3 +238,14 @@ var _ = Describe("two nodes joined by a veth underlay", func() {
 		Expect(ping(b, netip.MustParseAddr("10.2.0.5"), replyWithin)).To(Succeed())
 	})
 })
+
+// rawFrame builds an Ethernet frame dst <- src of etherType with a few bytes of payload, carrying
+// the 802.1Q/802.1ad tags given as (TPID, TCI) pairs, outermost first, in the frame itself.
+func rawFrame(dst, src net.HardwareAddr, etherType uint16, tags ...uint16) []byte {
+	b := append(append([]byte{}, dst...), src...)
+	for _, v := range tags {
+		b = binary.BigEndian.AppendUint16(b, v)
+	}
+	b = binary.BigEndian.AppendUint16(b, etherType)
+	return append(b, make([]byte, 46)...)
+}

@@ -1,5 +1,5 @@
-// Package vlanbpftest captures frames on a network interface with their 802.1Q tag, for tests that
-// check what a trunk carries. It is an AF_PACKET socket with PACKET_AUXDATA: the kernel keeps a
+// Package vlanbpftest captures frames on a network interface with their 802.1Q tag, and sends raw
+// frames, for tests that check what a trunk carries. It is an AF_PACKET socket with PACKET_AUXDATA: the kernel keeps a
 // received or sent frame's tag in the skb's metadata, and the auxiliary data is where a packet
 // socket reports it (as tcpdump -e shows it).
 package vlanbpftest
@@ -105,6 +105,26 @@ func (c *Capture) Frames() ([]Frame, error) {
 		}
 		out = append(out, f)
 	}
+}
+
+// Send writes frame, a whole Ethernet frame (any 802.1Q tags in it as they go on the wire), out of
+// ifname in the network namespace at netnsPath, as a pod's raw packet socket would.
+func Send(netnsPath, ifname string, frame []byte) error {
+	return ns.WithNetNSPath(netnsPath, func(ns.NetNS) error {
+		iface, err := net.InterfaceByName(ifname)
+		if err != nil {
+			return err
+		}
+		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("opening a packet socket: %w", err)
+		}
+		defer unix.Close(fd)
+		if err := unix.Sendto(fd, frame, 0, &unix.SockaddrLinklayer{Ifindex: iface.Index, Halen: 6}); err != nil {
+			return fmt.Errorf("sending a frame out of %s: %w", ifname, err)
+		}
+		return nil
+	})
 }
 
 // Close ends the capture.
