@@ -142,15 +142,29 @@ var _ = Describe("vlan networks", Label("vlan"), func() {
 		})
 		pod(ctx, node2, "vl100", "10.40.0.31/24", "fd40::31/64")
 		expectReach(ctx, a, addr("10.40.0.31"))
+		expectReach(ctx, a, addr("fd40::31"))
 
+		// Echoes back to back, IPv4 and IPv6, from before the agent stops until after it is back:
+		// not one may go unanswered for a second (the pinned programs forward on their own).
+		stream := startEchoStream(ctx, lc, a, time.Second, addr("10.40.0.31"), addr("fd40::31"))
+		stream.waitAnswers(ctx, 4)
 		Expect(lc.StopAgent(node1)).To(Succeed())
 		DeferCleanup(func(ctx SpecContext) { Expect(lc.StartAgent(ctx, node1)).To(Succeed()) })
-		// No agent on node 1: the pinned programs forward on their own.
-		Expect(c.Ping(ctx, a, addr("10.40.0.31"))).To(Succeed())
-		Expect(c.Ping(ctx, a, addr("fd40::31"))).To(Succeed())
+		stream.waitAnswers(ctx, 4)
 		Expect(lc.StartAgent(ctx, node1)).To(Succeed())
-		Expect(c.Ping(ctx, a, addr("10.40.0.31"))).To(Succeed())
+		stream.waitAnswers(ctx, 4)
+		answered, lost := stream.stop()
+		Expect(lost).To(BeEmpty(), "echoes lost across the agent's stop and start (%d answered)", answered)
+		GinkgoWriter.Printf("%d echoes answered across the agent's stop and start, none lost\n", answered)
 		Expect(runtimeOf(c).Check(ctx, a)).To(Succeed(), "CHECK reads the VLAN port back after the restart")
+
+		// The restarted agent loads its programs anew against the pinned maps, while the trunk keeps
+		// the old agent's program: a pod it adds reaches the other node and the pod added before.
+		a2 := pod(ctx, node1, "vl100", "10.40.0.32/24", "fd40::32/64")
+		expectReach(ctx, a2, addr("10.40.0.31"))
+		expectReach(ctx, a2, addr("fd40::31"))
+		expectReach(ctx, a, addr("10.40.0.32"))
+		Expect(c.DeletePod(ctx, a2)).To(Succeed())
 
 		d := vlanbpf.New(vlanbpf.Options{Netns: nodeNetns(node1)})
 		defer d.Close()
