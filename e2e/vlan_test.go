@@ -146,7 +146,7 @@ var _ = Describe("vlan networks", Label("vlan"), func() {
 
 		// Echoes back to back, IPv4 and IPv6, from before the agent stops until after it is back:
 		// not one may go unanswered for a second (the pinned programs forward on their own).
-		stream := startEchoStream(ctx, lc, a, time.Second, addr("10.40.0.31"), addr("fd40::31"))
+		stream := startEchoStream(ctx, echoerOf(c), a, time.Second, addr("10.40.0.31"), addr("fd40::31"))
 		stream.waitAnswers(ctx, 4)
 		Expect(lc.StopAgent(node1)).To(Succeed())
 		DeferCleanup(func(ctx SpecContext) { Expect(lc.StartAgent(ctx, node1)).To(Succeed()) })
