@@ -4,8 +4,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/cilium/ebpf/link"
 	"github.com/containernetworking/plugins/pkg/ns"
 	"github.com/knitter-cni/knitter/core/model"
 	"github.com/vishvananda/netlink"
@@ -195,5 +197,90 @@ func TestLifecycle(t *testing.T) {
 	// And the first Datapath, whose handles went stale, starts again cleanly.
 	if err := d.Prune(); err != nil {
 		t.Fatalf("Prune through a stale Datapath: %v", err)
+	}
+}
+
+// TestCheckReadsBack takes the datapath's state apart piece by piece behind its back (as a crash, an
+// operator or another tool might): Check names each missing piece, and Attach puts it back.
+func TestCheckReadsBack(t *testing.T) {
+	needRoot(t)
+	n := newTestNode(t)
+	d := New(Options{Netns: n.ns.Path(), PinDir: n.pins})
+	defer d.Close()
+	a := n.port("veth-a", 100, podMAC)
+	b := n.port("veth-b", 100, otherMAC)
+	for _, p := range []Port{a, b} {
+		if err := d.Attach(p); err != nil {
+			t.Fatalf("Attach %s: %v", p.HostIf, err)
+		}
+	}
+	detach := func(pin string) {
+		t.Helper()
+		if err := n.ns.Do(func(ns.NetNS) error {
+			l, err := link.LoadPinnedLink(pin, nil)
+			if err != nil {
+				return err
+			}
+			defer l.Close()
+			return l.Detach() // the pin stays, attached to nothing
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flood := func(slot uint16, ifindex int) {
+		must(t, d.s.flood.Put(floodKey{Trunk: uint32(a.TrunkIndex), VID: 100, Slot: slot}, uint32(ifindex)))
+	}
+	for _, c := range []struct {
+		name    string
+		breakIt func()
+		code    model.Code
+		words   string
+		// restore puts back what Attach does not (it refuses to take a MAC another port holds);
+		// nil means Attach repairs it.
+		restore func()
+	}{
+		{"the port's ports entry deleted", func() { must(t, d.s.ports.Delete(uint32(a.HostIndex))) }, model.CodeNotFound, "is not a port", nil},
+		{"the port's MAC entry deleted", func() { must(t, d.s.fdb.Delete(fdbKey(a.value()))) }, model.CodeConflict, "no MAC entry", nil},
+		{"the MAC entry pointing at another port", func() { must(t, d.s.fdb.Put(fdbKey(a.value()), uint32(b.HostIndex))) }, model.CodeConflict, "no MAC entry",
+			func() { must(t, d.s.fdb.Put(fdbKey(a.value()), uint32(a.HostIndex))) }},
+		{"the port's broadcast slot taken by another port", func() { flood(0, b.HostIndex) }, model.CodeConflict, "broadcast list",
+			func() { flood(0, a.HostIndex) }},
+		{"the port's program detached", func() { detach(linkPin(d.s.dir, "port", a.HostIndex)) }, model.CodeNotFound, "veth-a has no VLAN program", nil},
+		{"the trunk's program detached", func() { detach(linkPin(d.s.dir, "trunk", a.TrunkIndex)) }, model.CodeNotFound, "trunk trunk0 has no VLAN program", nil},
+	} {
+		if err := d.Check(a); err != nil {
+			t.Fatalf("before %s: Check = %v", c.name, err)
+		}
+		c.breakIt()
+		err := d.Check(a)
+		if model.CodeOf(err) != c.code || err == nil || !strings.Contains(err.Error(), c.words) {
+			t.Fatalf("%s: Check = %v (code %v), want code %v saying %q", c.name, err, model.CodeOf(err), c.code, c.words)
+		}
+		if c.restore != nil {
+			c.restore()
+		} else if err := d.Attach(a); err != nil {
+			t.Fatalf("%s: Attach to repair = %v", c.name, err)
+		}
+		for _, p := range []Port{a, b} {
+			if err := d.Check(p); err != nil {
+				t.Fatalf("%s: Check %s after the repair = %v", c.name, p.HostIf, err)
+			}
+		}
+		if slots, err := d.s.slots(uint32(a.TrunkIndex), 100); err != nil || len(slots) != 2 {
+			t.Fatalf("%s: VLAN 100's broadcast list after the repair = %v, %v; want a and b once each", c.name, slots, err)
+		}
+		if got := n.progs(a.HostIndex); got != 1 {
+			t.Fatalf("%s: %s has %d programs after the repair, want 1", c.name, a.HostIf, got)
+		}
+		if got := n.progs(a.TrunkIndex); got != 1 {
+			t.Fatalf("%s: the trunk has %d programs after the repair, want 1", c.name, got)
+		}
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }
