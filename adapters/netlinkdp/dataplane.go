@@ -42,6 +42,8 @@ type Dataplane struct {
 	vlanProbe error
 	// nodeID and selfID identify the node's namespace and the agent's, where no pod may go.
 	nodeID, selfID nsID
+	// hostNetns is Options.HostNetns: the node namespace's path, empty for the agent's own.
+	hostNetns string
 
 	// nodeMu serialises changes to shared node plumbing, so that two pods needing the same bridge
 	// do not both try to create it.
@@ -73,7 +75,7 @@ func New(opts Options) (*Dataplane, error) {
 		return nil, err
 	}
 	vlan := vlanbpf.New(vlanbpf.Options{Netns: opts.HostNetns, PinDir: opts.VLANPinDir})
-	d := &Dataplane{node: node, vfs: opts.VFs, vfConfig: opts.VFConfig, vlan: vlan, nodeID: nodeID, selfID: selfID}
+	d := &Dataplane{node: node, vfs: opts.VFs, vfConfig: opts.VFConfig, vlan: vlan, nodeID: nodeID, selfID: selfID, hostNetns: opts.HostNetns}
 	if d.vfConfig == nil {
 		d.vfConfig = sriov.Netlink{Handle: node.h}
 	}

@@ -42,14 +42,17 @@ func (d *Dataplane) attachVLAN(p *nsHandle, l plan.Link, group uint32) (func() e
 	}, nil
 }
 
-// vlanTrunk returns the trunk NIC, up and promiscuous: pods' MACs are not the NIC's, and without
-// the 802.1Q module nothing registers the VLANs with a NIC that filters them, so the NIC must take
-// every frame (see docs/operations.md for NICs with rx-vlan-filter).
+// vlanTrunk returns the trunk NIC, up, promiscuous and with no hardware VLAN filter: pods' MACs are
+// not the NIC's, and without the 802.1Q module nothing registers the VLANs with a NIC that filters
+// them, so the NIC must take every frame (docs/architecture.md, "Trunk NICs on real hardware").
 func (d *Dataplane) vlanTrunk(name string) (netlink.Link, error) {
 	d.nodeMu.Lock()
 	defer d.nodeMu.Unlock()
 	up, err := d.ensureUplink(name)
 	if err != nil {
+		return nil, err
+	}
+	if err := trunkVLANFilterOff(d.hostNetns, name); err != nil {
 		return nil, err
 	}
 	h := d.node.h
