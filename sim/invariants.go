@@ -142,8 +142,8 @@ func (c *checker) podsHaveTheirPorts(byPod map[string][]netip.Addr) {
 
 // full runs, at a scale run's phase boundary, every check the per-event path leaves out: the
 // unique-address and unique-mac scan over all ports, every acknowledged pod's ports, the sandboxes'
-// addresses, the index against the manager, and memory equals store.
-func (c *checker) full() {
+// addresses, the index against the manager, and (with store) memory equals store.
+func (c *checker) full(store bool) {
 	if c.failed != nil {
 		return
 	}
@@ -157,7 +157,9 @@ func (c *checker) full() {
 	if c.index != nil {
 		c.index.matches(c, ports)
 	}
-	c.storeMatches()
+	if store {
+		c.storeMatches()
+	}
 }
 
 // storeMatches checks that the serving manager's memory equals what a restart would load.

@@ -189,7 +189,7 @@ func Scale(cfg ScaleConfig) (res ScaleResult) {
 		chk.fail(Liveness, "pods-converge", "%d of %d pods are allocated at %dms", wl.stats.Allocated, cfg.Pods, w.Now())
 		return result()
 	}
-	chk.full()
+	chk.full(true)
 	var held int
 	_ = sys.mgr.View(func(s *alloc.State) { held = len(s.Pods()) })
 	if held != cfg.Pods {
@@ -226,7 +226,7 @@ func Scale(cfg ScaleConfig) (res ScaleResult) {
 		return result()
 	}
 	phase("check-deleted")
-	chk.full()
+	chk.full(false) // final checks memory equals store
 	chk.final()
 	if n := len(chk.index.byPod); n != 0 && !failed() {
 		chk.fail(Safety, "index-matches-manager", "%d pods are still indexed after every release", n)

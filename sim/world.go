@@ -8,6 +8,7 @@ import (
 	"hash"
 	"hash/fnv"
 	"math/rand/v2"
+	"strconv"
 	"time"
 )
 
@@ -24,6 +25,7 @@ type World struct {
 	// log keeps the trace lines when non-nil (--trace).
 	log     []string
 	keepLog bool
+	buf     []byte // recordEvent's line
 }
 
 // Epoch is the wall-clock instant virtual time 0 maps to; the manager sees Epoch plus the virtual time.
@@ -67,7 +69,7 @@ func (w *World) Step(until int64) bool {
 	e := heap.Pop(&w.queue).(*event)
 	w.now = e.at
 	w.steps++
-	w.Record("%d #%d %s", e.at, e.seq, e.name)
+	w.recordEvent(e)
 	e.fn()
 	return true
 }
@@ -83,6 +85,22 @@ func (w *World) Record(format string, args ...any) {
 	if w.keepLog {
 		w.log = append(w.log, line)
 	}
+}
+
+// recordEvent adds the line Record("%d #%d %s", e.at, e.seq, e.name) would, without fmt: it runs
+// at every step.
+func (w *World) recordEvent(e *event) {
+	b := strconv.AppendInt(w.buf[:0], e.at, 10)
+	b = append(b, " #"...)
+	b = strconv.AppendUint(b, e.seq, 10)
+	b = append(b, ' ')
+	b = append(b, e.name...)
+	if w.keepLog {
+		w.log = append(w.log, string(b))
+	}
+	b = append(b, '\n')
+	w.trace.Write(b)
+	w.buf = b
 }
 
 // Hash returns the trace hash so far.

@@ -18,6 +18,7 @@ func scaleCommand() *cobra.Command {
 		cfg     sim.ScaleConfig
 		trace   string
 		profile string
+		memprof string
 	)
 	cmd := &cobra.Command{
 		Use:   "scale --nodes N --pods P",
@@ -50,6 +51,11 @@ func scaleCommand() *cobra.Command {
 				var ms runtime.MemStats
 				runtime.ReadMemStats(&ms)
 				peakHeap = max(peakHeap, ms.HeapAlloc)
+				if name == "check-created" && memprof != "" {
+					if err := writeHeapProfile(memprof); err != nil {
+						fmt.Fprintln(cmd.ErrOrStderr(), "--memprofile:", err)
+					}
+				}
 				if lastName != "" {
 					lines = append(lines, fmt.Sprintf("  %-14s %8.2f s   heap at its end %5d MiB", lastName, now.Sub(last).Seconds(), ms.HeapAlloc>>20))
 				}
@@ -81,7 +87,17 @@ func scaleCommand() *cobra.Command {
 	cmd.Flags().IntVar(&cfg.Pods, "pods", 150_000, fmt.Sprintf("pods to create and then delete (1-%d)", sim.MaxScalePods))
 	cmd.Flags().StringVar(&trace, "trace", "", "write every trace line to this file")
 	cmd.Flags().StringVar(&profile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
+	cmd.Flags().StringVar(&memprof, "memprofile", "", "write a heap profile to this file once every pod is created (the peak)")
 	return cmd
+}
+
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return pprof.Lookup("heap").WriteTo(f, 0)
 }
 
 // maxRSS is the process's peak resident set size in bytes (Linux reports kilobytes).
