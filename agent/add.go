@@ -73,6 +73,8 @@ func (a *Agent) Add(ctx context.Context, req wire.Request) (wire.Result, error) 
 	if err != nil {
 		return wire.Result{}, err
 	}
+	// Before planning: the plan floods to the peers this agent has applied by then.
+	a.peerGate(ctx, networks)
 	p, err := plan.Plan(a.node, plan.Request{ContainerID: req.ContainerID, Netns: req.Netns, Pod: pod.PodRef,
 		Ports: ports, Networks: networks, Peers: a.currentPeers()})
 	if err != nil {

@@ -53,8 +53,12 @@ type Agent struct {
 	// peers are the other nodes' VTEPs from the last node list; polled is false until one arrived.
 	peers  []netip.Addr
 	polled bool
-	// nodesRev is the revision of the node set peers came from, "" before the first.
-	nodesRev string
+	// nodesRev is the revision of the node set peers came from, "" before the first; appliedRev is
+	// the last one whose peers every VNI in use was programmed with (what the node watch reports).
+	nodesRev, appliedRev string
+	// gatedRev is nodesRev when the manager last said every live agent had applied this node's
+	// registration (peerGate); "" until it has.
+	gatedRev string
 	// synced is the peer list last programmed per VNI, so that polls change only what changed.
 	synced map[uint32]string
 	// registered is set by the first successful heartbeat; lastErr is the last heartbeat's failure.

@@ -38,9 +38,9 @@ func (a *Agent) currentPeers() []netip.Addr {
 // not changed since it was last programmed is skipped.
 func (a *Agent) PollPeers(ctx context.Context) error {
 	a.mu.Lock()
-	since := a.nodesRev
+	since, applied := a.nodesRev, a.appliedRev
 	a.mu.Unlock()
-	set, err := a.mgr.WatchNodes(ctx, since)
+	set, err := a.mgr.WatchNodes(ctx, a.node.Name, applied, since)
 	if err != nil {
 		return fmt.Errorf("watching nodes: %w", err)
 	}
@@ -55,7 +55,15 @@ func (a *Agent) PollPeers(ctx context.Context) error {
 		a.peers, a.polled, a.nodesRev = peers, true, set.Revision
 		a.mu.Unlock()
 	}
-	return a.SyncPeers(ctx)
+	if err := a.SyncPeers(ctx); err != nil {
+		return err
+	}
+	// Every VNI in use floods to the peers of set.Revision (or of a later one), and a VNI a pod
+	// brings later is planned with them: the next watch tells the manager so.
+	a.mu.Lock()
+	a.appliedRev = a.nodesRev // only this loop changes nodesRev
+	a.mu.Unlock()
+	return nil
 }
 
 // SyncPeers programs the forwarding entries of every overlay VNI in use on this node that differ

@@ -14,8 +14,8 @@ type countingManager struct {
 	watches, full, nodes int
 }
 
-func (c *countingManager) WatchNodes(ctx context.Context, since string) (agent.NodeSet, error) {
-	set, err := c.ManagerClient.WatchNodes(ctx, since)
+func (c *countingManager) WatchNodes(ctx context.Context, node, applied, since string) (agent.NodeSet, error) {
+	set, err := c.ManagerClient.WatchNodes(ctx, node, applied, since)
 	c.watches++
 	if set.Changed {
 		c.full++

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/knitter-cni/knitter/core/alloc"
 	"github.com/knitter-cni/knitter/core/model"
@@ -73,8 +74,12 @@ type ManagerClient interface {
 	RegisterNode(ctx context.Context, n model.Node) error
 	// WatchNodes returns the registered nodes as soon as the node set's revision is not since (at
 	// once for ""), or an unchanged answer (Changed false, no nodes) when nothing changed within
-	// the client's wait or before ctx ended.
-	WatchNodes(ctx context.Context, since string) (NodeSet, error)
+	// the client's wait or before ctx ended. node is this agent's node and applied the revision
+	// whose peers it has programmed ("" for none yet): the manager's peer gate counts on them.
+	WatchNodes(ctx context.Context, node, applied, since string) (NodeSet, error)
+	// WaitPeersApplied waits up to wait until every live agent, this node's included, has applied
+	// a node set holding this node's registration; behind names those that had not by then.
+	WaitPeersApplied(ctx context.Context, node string, wait time.Duration) (behind []string, err error)
 }
 
 // NodeSet is one answer of a node watch.

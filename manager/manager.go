@@ -44,6 +44,7 @@ type activation struct {
 	term  Term
 	state *alloc.State
 	done  chan struct{}
+	at    time.Time // when it began
 }
 
 // closed is the Done channel of a term the manager does not serve in.
@@ -97,7 +98,7 @@ func (m *Manager) Activate(ctx context.Context, t Term) error {
 		return fmt.Errorf("the store term ended while loading: %w", err)
 	}
 	m.endLocked(m.act, "reloading")
-	m.act, m.why = &activation{term: t, state: s, done: make(chan struct{})}, ""
+	m.act, m.why = &activation{term: t, state: s, done: make(chan struct{}), at: m.opts.Now()}, ""
 	took := m.opts.Now().Sub(start)
 	m.log.Info("state loaded", "records", len(recs), "pods", len(s.Pods()), "took", took.Round(time.Millisecond))
 	m.opts.Metrics.observeLoad(took, len(recs))
@@ -264,8 +265,8 @@ func (m *Manager) apply(c alloc.Command) (*activation, any, Write, error) {
 		slot.Cancel()
 		return act, res, nil, err
 	}
-	if touchesNodes(muts) {
-		m.nodes.bump(act, m.opts.Now())
+	if nodes := nodesTouched(muts); len(nodes) > 0 {
+		m.nodes.bump(act, m.opts.Now(), nodes)
 	}
 	return act, res, slot.Submit(muts), err
 }

@@ -17,6 +17,7 @@ type Metrics struct {
 	allocations prometheus.Counter
 	loadSeconds prometheus.Gauge
 	loadRecords prometheus.Gauge
+	gateLate    prometheus.Counter
 }
 
 // NewMetrics registers the manager's metrics with reg, including a pool-utilisation collector that
@@ -39,8 +40,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		loadRecords: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "knitter_manager_state_load_records", Help: "Records read by the last state load.",
 		}),
+		gateLate: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "knitter_manager_peer_gate_timeouts_total",
+			Help: "Peer-gate waits (WaitPeersApplied) that ended with live agents not having applied the node's registration.",
+		}),
 	}
-	reg.MustRegister(x.commands, x.latency, x.allocations, x.loadSeconds, x.loadRecords)
+	reg.MustRegister(x.commands, x.latency, x.allocations, x.loadSeconds, x.loadRecords, x.gateLate)
 	return x
 }
 
@@ -57,6 +62,13 @@ func (x *Metrics) observe(c alloc.Command, err error, took time.Duration) {
 	}
 	x.commands.WithLabelValues(c.Op(), result).Inc()
 	x.latency.WithLabelValues(c.Op()).Observe(took.Seconds())
+}
+
+// peerGateTimedOut counts a peer-gate wait that ended before every live agent had applied.
+func (x *Metrics) peerGateTimedOut() {
+	if x != nil {
+		x.gateLate.Inc()
+	}
 }
 
 // allocated counts the ports of a first (not retried) allocation.

@@ -27,7 +27,7 @@ func TestHeartbeatIsNotAStoreWrite(t *testing.T) {
 	if err := register(t, m, "node-1", "192.168.0.1"); err != nil {
 		t.Fatal(err)
 	}
-	_, rev, _, err := m.WatchNodes(context.Background(), "")
+	_, rev, _, err := m.WatchNodes(context.Background(), "", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestHeartbeatIsNotAStoreWrite(t *testing.T) {
 	}
 	done, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, same, changed, err := m.WatchNodes(done, rev); err != nil || changed || same != rev {
+	if _, same, changed, err := m.WatchNodes(done, "", "", rev); err != nil || changed || same != rev {
 		t.Fatalf("after a heartbeat the node set is %q (changed %v, %v), want still %q", same, changed, err, rev)
 	}
 }
@@ -53,7 +53,7 @@ func TestWatchNodesWakesOnAChange(t *testing.T) {
 	if err := register(t, m, "node-1", "192.168.0.1"); err != nil {
 		t.Fatal(err)
 	}
-	_, rev, _, err := m.WatchNodes(context.Background(), "")
+	_, rev, _, err := m.WatchNodes(context.Background(), "", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestWatchNodesWakesOnAChange(t *testing.T) {
 	}
 	got := make(chan answer, 1)
 	go func() {
-		nodes, r, changed, err := m.WatchNodes(context.Background(), rev)
+		nodes, r, changed, err := m.WatchNodes(context.Background(), "", "", rev)
 		got <- answer{nodes, r, changed, err}
 	}()
 	if err := register(t, m, "node-2", "192.168.0.2"); err != nil {
@@ -77,7 +77,7 @@ func TestWatchNodesWakesOnAChange(t *testing.T) {
 	}
 	// A revision from another activation never matches: the new one answers at once.
 	activate(t, m, store)
-	if _, r, changed, err := m.WatchNodes(context.Background(), a.rev); err != nil || !changed || r == a.rev {
+	if _, r, changed, err := m.WatchNodes(context.Background(), "", "", a.rev); err != nil || !changed || r == a.rev {
 		t.Fatalf("a revision from before a reload = %q, changed %v, %v", r, changed, err)
 	}
 }

@@ -74,7 +74,7 @@ func (m AgentClient) RegisterNode(ctx context.Context, n model.Node) error {
 }
 
 // WatchNodes implements agent.ManagerClient.
-func (m AgentClient) WatchNodes(ctx context.Context, since string) (agent.NodeSet, error) {
+func (m AgentClient) WatchNodes(ctx context.Context, node, applied, since string) (agent.NodeSet, error) {
 	c, wait := m.Watch, m.Wait
 	if c == nil {
 		c = m.C
@@ -82,9 +82,21 @@ func (m AgentClient) WatchNodes(ctx context.Context, since string) (agent.NodeSe
 	if wait == 0 {
 		wait = 50 * time.Second
 	}
-	w, err := c.WatchNodes(ctx, since, wait)
+	w, err := c.WatchNodes(ctx, node, applied, since, wait)
 	if err != nil {
 		return agent.NodeSet{}, agentUnavailable(err)
 	}
 	return agent.NodeSet{Revision: w.Revision, Changed: w.Changed, Nodes: w.Nodes}, nil
+}
+
+// WaitPeersApplied implements agent.ManagerClient.
+func (m AgentClient) WaitPeersApplied(ctx context.Context, node string, wait time.Duration) ([]string, error) {
+	res, err := m.C.PeersApplied(ctx, node, wait)
+	if err != nil {
+		return nil, agentUnavailable(err)
+	}
+	if res.Applied {
+		return nil, nil
+	}
+	return res.Behind, nil
 }

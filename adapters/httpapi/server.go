@@ -97,6 +97,7 @@ func (s *Server) routes() {
 
 	s.api("GET "+v1+"/nodes", s.listNodes, slices.Concat(pageParams, nodeWatchParams)...)
 	s.api("GET "+v1+"/nodes/{name}", s.getNode)
+	s.api("GET "+v1+"/nodes/{name}/applied", s.peersApplied, "wait")
 	s.api("PUT "+v1+"/nodes/{name}", s.registerNode)
 	s.api("DELETE "+v1+"/nodes/{name}", s.deleteNode)
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/knitter-cni/knitter/agent"
 	"github.com/knitter-cni/knitter/agent/agenttest"
@@ -73,7 +75,7 @@ func ManagerClient(t *testing.T, open func(t *testing.T, m *agenttest.Manager) (
 		if err := c.RegisterNode(ctx, model.Node{Name: "node-7", VTEP: vtep}); err != nil {
 			t.Fatal(err)
 		}
-		set, err := c.WatchNodes(ctx, "")
+		set, err := c.WatchNodes(ctx, "", "", "")
 		if err != nil || !set.Changed || set.Revision == "" || len(set.Nodes) != 1 || set.Nodes[0].Name != "node-7" || set.Nodes[0].VTEP != vtep {
 			t.Fatalf("WatchNodes(\"\") = %+v, %v", set, err)
 		}
@@ -82,7 +84,7 @@ func ManagerClient(t *testing.T, open func(t *testing.T, m *agenttest.Manager) (
 		if err := c.RegisterNode(ctx, model.Node{Name: "node-7", VTEP: vtep}); err != nil {
 			t.Fatal(err)
 		}
-		same, err := c.WatchNodes(ctx, set.Revision)
+		same, err := c.WatchNodes(ctx, "", "", set.Revision)
 		if err != nil || same.Changed || len(same.Nodes) != 0 || same.Revision != set.Revision {
 			t.Fatalf("WatchNodes(current) = %+v, %v; want unchanged", same, err)
 		}
@@ -90,9 +92,34 @@ func ManagerClient(t *testing.T, open func(t *testing.T, m *agenttest.Manager) (
 		if err := c.RegisterNode(ctx, model.Node{Name: "node-8", VTEP: netip.MustParseAddr("192.168.0.8")}); err != nil {
 			t.Fatal(err)
 		}
-		next, err := c.WatchNodes(ctx, set.Revision)
+		next, err := c.WatchNodes(ctx, "", "", set.Revision)
 		if err != nil || !next.Changed || next.Revision == set.Revision || len(next.Nodes) != 2 {
 			t.Fatalf("WatchNodes after a new node = %+v, %v", next, err)
+		}
+	})
+	t.Run("peer gate", func(t *testing.T) {
+		m := agenttest.NewManager(t)
+		c, _ := open(t, m)
+		if err := c.RegisterNode(ctx, model.Node{Name: "node-7", VTEP: netip.MustParseAddr("192.168.0.7")}); err != nil {
+			t.Fatal(err)
+		}
+		// node-7's agent watches but has applied nothing yet: it is live and behind.
+		set, err := c.WatchNodes(ctx, "node-7", "", "")
+		if err != nil || !set.Changed {
+			t.Fatalf("WatchNodes = %+v, %v", set, err)
+		}
+		if behind, err := c.WaitPeersApplied(ctx, "node-7", 0); err != nil || !slices.Equal(behind, []string{"node-7"}) {
+			t.Fatalf("WaitPeersApplied before node-7 applied anything = %v, %v; want [node-7] behind", behind, err)
+		}
+		// Its next watch says it has applied the set holding its registration.
+		if _, err := c.WatchNodes(ctx, "node-7", set.Revision, ""); err != nil {
+			t.Fatal(err)
+		}
+		if behind, err := c.WaitPeersApplied(ctx, "node-7", time.Second); err != nil || len(behind) != 0 {
+			t.Fatalf("WaitPeersApplied after node-7 applied = %v, %v; want none behind", behind, err)
+		}
+		if _, err := c.WaitPeersApplied(ctx, "node-9", time.Second); model.CodeOf(err) != model.CodeNotFound {
+			t.Fatalf("WaitPeersApplied of an unregistered node = %v; want not found", err)
 		}
 	})
 	t.Run("unavailable", func(t *testing.T) {
@@ -100,13 +127,14 @@ func ManagerClient(t *testing.T, open func(t *testing.T, m *agenttest.Manager) (
 		c, setDown := open(t, m)
 		setDown(true)
 		for what, err := range map[string]error{
-			"Tenant":       second(c.Tenant(ctx, agenttest.Tenant)),
-			"Network":      second(c.Network(ctx, agenttest.Tenant, agenttest.Overlay)),
-			"Pod":          second(c.Pod(ctx, "u-1")),
-			"AllocatePod":  second(c.AllocatePod(ctx, req)),
-			"BindPod":      c.BindPod(ctx, "u-1", "node-1"),
-			"RegisterNode": c.RegisterNode(ctx, model.Node{Name: "node-7", VTEP: netip.MustParseAddr("192.168.0.7")}),
-			"WatchNodes":   second(c.WatchNodes(ctx, "")),
+			"Tenant":           second(c.Tenant(ctx, agenttest.Tenant)),
+			"Network":          second(c.Network(ctx, agenttest.Tenant, agenttest.Overlay)),
+			"Pod":              second(c.Pod(ctx, "u-1")),
+			"AllocatePod":      second(c.AllocatePod(ctx, req)),
+			"BindPod":          c.BindPod(ctx, "u-1", "node-1"),
+			"RegisterNode":     c.RegisterNode(ctx, model.Node{Name: "node-7", VTEP: netip.MustParseAddr("192.168.0.7")}),
+			"WatchNodes":       second(c.WatchNodes(ctx, "", "", "")),
+			"WaitPeersApplied": second(c.WaitPeersApplied(ctx, "node-7", time.Second)),
 		} {
 			if !errors.Is(err, agent.ErrUnavailable) {
 				t.Errorf("%s with the manager down = %v; want agent.ErrUnavailable", what, err)

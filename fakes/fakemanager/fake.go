@@ -116,12 +116,23 @@ func (c *Client) RegisterNode(ctx context.Context, n model.Node) error {
 
 // WatchNodes implements agent.ManagerClient: it waits up to Wait (0: not at all, so that a test on
 // one goroutine never blocks) for the node set to change.
-func (c *Client) WatchNodes(ctx context.Context, since string) (agent.NodeSet, error) {
+func (c *Client) WatchNodes(ctx context.Context, node, applied, since string) (agent.NodeSet, error) {
 	if err := c.check(); err != nil {
 		return agent.NodeSet{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.Wait)
 	defer cancel()
-	nodes, rev, changed, err := c.M.WatchNodes(ctx, since)
+	nodes, rev, changed, err := c.M.WatchNodes(ctx, node, applied, since)
 	return agent.NodeSet{Revision: rev, Changed: changed, Nodes: nodes}, err
+}
+
+// WaitPeersApplied implements agent.ManagerClient. It waits up to the smaller of wait and Wait, so
+// that with Wait 0 a test on one goroutine never blocks: it gets the agents behind at once.
+func (c *Client) WaitPeersApplied(ctx context.Context, node string, wait time.Duration) ([]string, error) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, min(wait, c.Wait))
+	defer cancel()
+	return c.M.WaitPeersApplied(ctx, node)
 }
