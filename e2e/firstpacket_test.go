@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/netip"
+	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -64,3 +65,77 @@ var _ = Describe("a freshly attached pod", Label("overlay", "macvlan", "first-pa
 		expectFirstEcho(ctx, e, a, addrOn(n, "net1", 4))
 	}, NodeTimeout(3*time.Minute))
 })
+
+// gateOutcome reads node's knitter_agent_peer_gate_total of outcome, skipping drivers without agent
+// metrics.
+func gateOutcome(ctx SpecContext, node, outcome string) float64 {
+	GinkgoHelper()
+	m, ok := c.(cluster.AgentMetrics)
+	if !ok {
+		Skip(fmt.Sprintf("the %T driver cannot read agent metrics", c))
+	}
+	v, err := m.AgentMetric(ctx, node, fmt.Sprintf("knitter_agent_peer_gate_total{outcome=%q}", outcome))
+	Expect(err).NotTo(HaveOccurred())
+	return v
+}
+
+var _ = Describe("the peer gate", Label("overlay", "first-packet"), Serial, func() {
+	It("holds a new node's first ADD until a lagging node has learnt it, and that node's first echo to the pod is answered", func(ctx SpecContext) {
+		e := echoerOf(c)
+		adder, ok := c.(cluster.NodeAdder)
+		if !ok {
+			Skip(fmt.Sprintf("the %T driver cannot add nodes", c))
+		}
+		pauser, ok := c.(cluster.AgentPauser)
+		if !ok {
+			Skip(fmt.Sprintf("the %T driver cannot pause an agent", c))
+		}
+		a := createPod(ctx, cluster.PodSpec{Name: podName("gate-old"), Node: node1})
+		// node1's agent is frozen while node3 registers: it learns node3 only once it runs again.
+		resume, err := pauser.PauseAgent(node1)
+		Expect(err).NotTo(HaveOccurred())
+		var once sync.Once
+		resumeOnce := func() { once.Do(func() { Expect(resume()).To(Succeed()) }) }
+		DeferCleanup(resumeOnce)
+		n3, err := adder.AddNode(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		// The lag: node1 runs again 500 ms after node3's pod is asked for. Without the gate the ADD
+		// returns well before that and the echo below is sent while node1 floods to nobody on node3.
+		const lag = 500 * time.Millisecond
+		timer := time.AfterFunc(lag, func() { defer GinkgoRecover(); resumeOnce() })
+		DeferCleanup(func() { timer.Stop() })
+		start := time.Now()
+		n := createPod(ctx, cluster.PodSpec{Name: podName("gate-new"), Node: n3.Name})
+		took := time.Since(start)
+		GinkgoWriter.Printf("ADD on %s with %s lagging %s took %s\n", n3.Name, node1, lag, took)
+		expectFirstEcho(ctx, e, a, addrOn(n, "eth0", 4))
+		Expect(took).To(BeNumerically("<", lag+peerGateSlack), "the gate held the ADD past its node's lag")
+		Expect(gateOutcome(ctx, n3.Name, "timeout")).To(BeZero())
+		Expect(gateOutcome(ctx, n3.Name, "passed")).To(BeNumerically(">=", 1))
+	}, NodeTimeout(3*time.Minute))
+
+	It("on a node that joined right after knitter-manager restarted, the first echoes are answered", func(ctx SpecContext) {
+		e := echoerOf(c)
+		adder, ok := c.(cluster.NodeAdder)
+		if !ok {
+			Skip(fmt.Sprintf("the %T driver cannot add nodes", c))
+		}
+		a := createPod(ctx, cluster.PodSpec{Name: podName("restart-old1"), Node: node1, Annotations: npwg("mv@net1")})
+		b := createPod(ctx, cluster.PodSpec{Name: podName("restart-old2"), Node: node2})
+		Expect(c.StopManager(ctx)).To(Succeed())
+		Expect(c.StartManager(ctx)).To(Succeed())
+		n3, err := adder.AddNode(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		n := createPod(ctx, cluster.PodSpec{Name: podName("restart-new"), Node: n3.Name, Annotations: npwg("mv@net1")})
+		expectFirstEcho(ctx, e, a, addrOn(n, "eth0", 4))
+		expectFirstEcho(ctx, e, b, addrOn(n, "eth0", 6))
+		expectFirstEcho(ctx, e, n, addrOn(a, "eth0", 4))
+		expectFirstEcho(ctx, e, a, addrOn(n, "net1", 4))
+		Expect(gateOutcome(ctx, n3.Name, "timeout")).To(BeZero())
+		Expect(gateOutcome(ctx, n3.Name, "passed")).To(BeNumerically(">=", 1))
+	}, NodeTimeout(3*time.Minute))
+})
+
+// peerGateSlack is how much longer than a lagging node's lag the gated ADD may take: the lagging
+// agent's watch answer, its flood entries and the ADD's own work.
+const peerGateSlack = 1 * time.Second

@@ -146,6 +146,14 @@ type NodeAdder interface {
 	AddNode(ctx context.Context) (Node, error)
 }
 
+// AgentPauser is implemented by drivers that can freeze a node's agent, as an overloaded or
+// swapped-out node does: it holds its connections but handles nothing.
+type AgentPauser interface {
+	// PauseAgent stops node's agent from running until resume is called; its process and
+	// connections stay.
+	PauseAgent(node string) (resume func() error, err error)
+}
+
 // Echoer is implemented by drivers that can send a single ICMP echo from a pod.
 type Echoer interface {
 	// Echo sends exactly one echo from the pod to dst and waits up to timeout for its reply; an

@@ -13,9 +13,10 @@ import (
 )
 
 var (
-	_ cluster.Faults    = (*Cluster)(nil)
-	_ cluster.NodeAdder = (*Cluster)(nil)
-	_ cluster.Echoer    = (*Cluster)(nil)
+	_ cluster.Faults      = (*Cluster)(nil)
+	_ cluster.NodeAdder   = (*Cluster)(nil)
+	_ cluster.Echoer      = (*Cluster)(nil)
+	_ cluster.AgentPauser = (*Cluster)(nil)
 )
 
 // ForgetPod implements cluster.Faults: the manifest goes (the agent's pod source no longer has the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"syscall"
 )
 
 // NodeNetns returns the path of the named node's network namespace, where its NICs (UnderlayNIC,
@@ -47,6 +48,28 @@ func (c *Cluster) StartAgent(ctx context.Context, node string) error {
 		err = serr
 	}
 	return err
+}
+
+// PauseAgent implements cluster.AgentPauser with SIGSTOP and, on resume, SIGCONT.
+func (c *Cluster) PauseAgent(node string) (resume func() error, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, err := c.nodeLocked(node)
+	if err != nil {
+		return nil, err
+	}
+	p := n.Agent
+	if !p.alive() {
+		return nil, fmt.Errorf("the knitter-agent of %s does not run", node)
+	}
+	c.logf("pausing knitter-agent of %s (pid %d)", node, p.Pid)
+	if err := syscall.Kill(p.Pid, syscall.SIGSTOP); err != nil {
+		return nil, fmt.Errorf("pausing the knitter-agent of %s: %w", node, err)
+	}
+	return func() error {
+		c.logf("resuming knitter-agent of %s (pid %d)", node, p.Pid)
+		return syscall.Kill(p.Pid, syscall.SIGCONT)
+	}, nil
 }
 
 func (c *Cluster) nodeLocked(node string) (*nodeState, error) {
