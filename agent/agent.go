@@ -56,9 +56,9 @@ type Agent struct {
 	// nodesRev is the revision of the node set peers came from, "" before the first; appliedRev is
 	// the last one whose peers every VNI in use was programmed with (what the node watch reports).
 	nodesRev, appliedRev string
-	// gatedRev is nodesRev when the manager last said every live agent had applied this node's
-	// registration (peerGate); "" until it has.
-	gatedRev string
+	// gated is set when the manager said every live agent had applied this node's registration
+	// (peerGate), and cleared when a node set arrives without this node as it registered.
+	gated bool
 	// synced is the peer list last programmed per VNI, so that polls change only what changed.
 	synced map[uint32]string
 	// registered is set by the first successful heartbeat; lastErr is the last heartbeat's failure.

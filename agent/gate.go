@@ -21,8 +21,10 @@ const (
 // — this one included — has applied a node set holding this node's registration. Then every peer's
 // VXLAN devices flood to this node and this node's flood to every peer that has registered before
 // it, so the pod's first packet from any node is delivered, also on a node that joined a moment
-// ago or right after a manager restart. Once passed, the gate is not asked again until this agent
-// sees the node set change, so the common ADD makes no extra call. A gate that times out or fails
+// ago or right after a manager restart. Once passed, the gate is not asked again while this node's
+// registration stays as it is (a peer keeps it in every later node set; a restarted peer or manager
+// starts from the whole set), so the common ADD makes no extra call; a node set without this node,
+// or with another VTEP for it, opens the gate again. A gate that times out or fails
 // is logged and counted, and the ADD goes on: it is a bound, not a precondition.
 func (a *Agent) peerGate(ctx context.Context, networks map[string]model.Network) {
 	overlay := false
@@ -33,7 +35,7 @@ func (a *Agent) peerGate(ctx context.Context, networks map[string]model.Network)
 		return
 	}
 	a.mu.Lock()
-	passed := a.gatedRev != "" && a.gatedRev == a.nodesRev
+	passed := a.gated
 	a.mu.Unlock()
 	if passed {
 		return
@@ -51,8 +53,7 @@ func (a *Agent) peerGate(ctx context.Context, networks map[string]model.Network)
 	default:
 		a.metrics.gate(GatePassed)
 		a.mu.Lock()
-		// This agent's own watch had applied this node's registration, so nodesRev holds it.
-		a.gatedRev = a.nodesRev
+		a.gated = true
 		a.mu.Unlock()
 	}
 }

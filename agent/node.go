@@ -46,13 +46,19 @@ func (a *Agent) PollPeers(ctx context.Context) error {
 	}
 	if set.Changed {
 		var peers []netip.Addr
+		self := false
 		for _, n := range set.Nodes {
-			if n.Name != a.node.Name && n.VTEP.IsValid() {
+			if n.Name == a.node.Name {
+				self = n.VTEP == a.node.VTEP
+			} else if n.VTEP.IsValid() {
 				peers = append(peers, n.VTEP)
 			}
 		}
 		a.mu.Lock()
 		a.peers, a.polled, a.nodesRev = peers, true, set.Revision
+		if !self {
+			a.gated = false // this node's registration went or changed: its peers must learn it anew
+		}
 		a.mu.Unlock()
 	}
 	if err := a.SyncPeers(ctx); err != nil {

@@ -3,6 +3,7 @@ package agent_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/knitter-cni/knitter/agent"
 	"github.com/knitter-cni/knitter/agent/agenttest"
@@ -58,5 +59,66 @@ func TestPeersAreWatchedByRevision(t *testing.T) {
 	}
 	if got := peers(w); got != "192.168.0.2,192.168.0.3" || mgr.full != 2 {
 		t.Fatalf("after node-3 registered: peers %q, %d full sets; want both peers from one more set", got, mgr.full)
+	}
+}
+
+// gateCounter counts the peer-gate calls.
+type gateCounter struct {
+	agent.ManagerClient
+	gates int
+}
+
+func (c *gateCounter) WaitPeersApplied(ctx context.Context, node string, wait time.Duration) ([]string, error) {
+	c.gates++
+	return c.ManagerClient.WaitPeersApplied(ctx, node, wait)
+}
+
+// An overlay ADD asks the peer gate until it passes, and then not again while this node's
+// registration stays as it is; a node set with another VTEP for this node opens it again. A gate
+// that does not pass (a peer behind) lets the ADD go on and is asked again by the next ADD.
+func TestPeerGateIsAskedUntilItPasses(t *testing.T) {
+	w := agenttest.NewWorld(t)
+	mgr := &gateCounter{ManagerClient: w.Mgr.Port()}
+	a, err := agent.New(w.DP, w.Pods, mgr, w.Store, agenttest.Options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Agent = a
+	poll := func() {
+		t.Helper()
+		for range 2 { // learn the set, then report it applied
+			if err := a.PollPeers(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := a.Heartbeat(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// node-2's agent watches but has applied nothing: the gate does not pass (the fake manager
+	// does not wait), the ADDs go on, and each asks again.
+	w.Mgr.Register(t, "node-2", "192.168.0.2")
+	set, err := w.Mgr.Port().WatchNodes(ctx, "node-2", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	poll()
+	added(t, w, "c1", "c2")
+	if mgr.gates != 2 {
+		t.Fatalf("with node-2 behind two ADDs asked the gate %d times, want 2", mgr.gates)
+	}
+	// node-2 applies: the next ADD passes, and the one after does not ask.
+	if _, err := w.Mgr.Port().WatchNodes(ctx, "node-2", set.Revision, ""); err != nil {
+		t.Fatal(err)
+	}
+	added(t, w, "c3", "c4")
+	if mgr.gates != 3 {
+		t.Fatalf("after node-2 applied, two ADDs brought the gate calls to %d, want 3", mgr.gates)
+	}
+	w.Mgr.Register(t, agenttest.NodeName, "192.168.0.9") // this node's record changes
+	poll()
+	added(t, w, "c5")
+	if mgr.gates != 4 {
+		t.Fatalf("after this node's record changed the gate was asked %d times in all, want 4", mgr.gates)
 	}
 }

@@ -77,12 +77,24 @@ func newKnitterRig(tb testing.TB, w *world, nodeName, stateDir string) *knitterR
 	if err := r.agent.Heartbeat(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
+	r.current(tb)
 	sock := r.serve(tb)
 	r.cni = libcni.NewCNIConfigWithCacheDir([]string{filepath.Dir(plugin)}, tb.TempDir(), nil)
 	if r.list, err = libcni.ConfListFromBytes([]byte(knitterConfList(sock))); err != nil {
 		tb.Fatal(err)
 	}
 	return r
+}
+
+// current does what the agent's watch loop does: learn the node set, then report it applied, so
+// that the peer gate finds this agent current (the common case) and only a warm-up pod asks it.
+func (r *knitterRig) current(tb testing.TB) {
+	tb.Helper()
+	for range 2 {
+		if err := r.agent.PollPeers(context.Background()); err != nil {
+			tb.Fatal(err)
+		}
+	}
 }
 
 // resetTimers drops the split timings taken so far (the warm-up pods').
@@ -223,10 +235,11 @@ func matchesAllocation(tb testing.TB, w *world, p *pod, pl plan.Pod) error {
 }
 
 // timedManager adds up the time the agent spends in the manager calls of an ADD: reading the
-// pod's ports and their networks, binding the ports to the node.
+// pod's ports and their networks, the peer gate when it is asked, binding the ports to the node.
 type timedManager struct {
 	agent.ManagerClient
 	total atomic.Int64 // nanoseconds
+	gates atomic.Int64 // peer-gate calls
 }
 
 // spent returns the time spent in manager calls so far.
@@ -242,6 +255,12 @@ func (m *timedManager) Pod(ctx context.Context, uid string) (model.Pod, error) {
 func (m *timedManager) Network(ctx context.Context, tenant, name string) (model.Network, error) {
 	defer m.since(time.Now())
 	return m.ManagerClient.Network(ctx, tenant, name)
+}
+
+func (m *timedManager) WaitPeersApplied(ctx context.Context, node string, wait time.Duration) ([]string, error) {
+	defer m.since(time.Now())
+	m.gates.Add(1)
+	return m.ManagerClient.WaitPeersApplied(ctx, node, wait)
 }
 
 func (m *timedManager) BindPod(ctx context.Context, uid, node string) error {
