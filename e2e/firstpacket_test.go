@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/netip"
 	"sync"
 	"time"
@@ -66,14 +67,9 @@ var _ = Describe("a freshly attached pod", Label("overlay", "macvlan", "first-pa
 	}, NodeTimeout(3*time.Minute))
 })
 
-// gateOutcome reads node's knitter_agent_peer_gate_total of outcome, skipping drivers without agent
-// metrics.
-func gateOutcome(ctx SpecContext, node, outcome string) float64 {
+// gateOutcome reads node's knitter_agent_peer_gate_total of outcome.
+func gateOutcome(ctx SpecContext, m cluster.AgentMetrics, node, outcome string) float64 {
 	GinkgoHelper()
-	m, ok := c.(cluster.AgentMetrics)
-	if !ok {
-		Skip(fmt.Sprintf("the %T driver cannot read agent metrics", c))
-	}
 	v, err := m.AgentMetric(ctx, node, fmt.Sprintf("knitter_agent_peer_gate_total{outcome=%q}", outcome))
 	Expect(err).NotTo(HaveOccurred())
 	return v
@@ -84,11 +80,15 @@ var _ = Describe("the peer gate", Label("overlay", "first-packet"), Serial, func
 		e := echoerOf(c)
 		adder, ok := c.(cluster.NodeAdder)
 		if !ok {
-			Skip(fmt.Sprintf("the %T driver cannot add nodes", c))
+			skipLacking(c, "add-node", "cannot add nodes")
 		}
 		pauser, ok := c.(cluster.AgentPauser)
 		if !ok {
-			Skip(fmt.Sprintf("the %T driver cannot pause an agent", c))
+			skipLacking(c, "pause-agent", "cannot pause an agent")
+		}
+		metrics, ok := c.(cluster.AgentMetrics)
+		if !ok {
+			skipLacking(c, "agent-metrics", "cannot read agent metrics")
 		}
 		a := createPod(ctx, cluster.PodSpec{Name: podName("gate-old"), Node: node1})
 		// node1's agent is frozen while node3 registers: it learns node3 only once it runs again.
@@ -110,15 +110,19 @@ var _ = Describe("the peer gate", Label("overlay", "first-packet"), Serial, func
 		GinkgoWriter.Printf("ADD on %s with %s lagging %s took %s\n", n3.Name, node1, lag, took)
 		expectFirstEcho(ctx, e, a, addrOn(n, "eth0", 4))
 		Expect(took).To(BeNumerically("<", lag+peerGateSlack), "the gate held the ADD past its node's lag")
-		Expect(gateOutcome(ctx, n3.Name, "timeout")).To(BeZero())
-		Expect(gateOutcome(ctx, n3.Name, "passed")).To(BeNumerically(">=", 1))
+		Expect(gateOutcome(ctx, metrics, n3.Name, "timeout")).To(BeZero())
+		Expect(gateOutcome(ctx, metrics, n3.Name, "passed")).To(BeNumerically(">=", 1))
 	}, NodeTimeout(3*time.Minute))
 
 	It("on a node that joined right after knitter-manager restarted, the first echoes are answered", func(ctx SpecContext) {
 		e := echoerOf(c)
 		adder, ok := c.(cluster.NodeAdder)
 		if !ok {
-			Skip(fmt.Sprintf("the %T driver cannot add nodes", c))
+			skipLacking(c, "add-node", "cannot add nodes")
+		}
+		metrics, ok := c.(cluster.AgentMetrics)
+		if !ok {
+			skipLacking(c, "agent-metrics", "cannot read agent metrics")
 		}
 		a := createPod(ctx, cluster.PodSpec{Name: podName("restart-old1"), Node: node1, Annotations: npwg("mv@net1")})
 		b := createPod(ctx, cluster.PodSpec{Name: podName("restart-old2"), Node: node2})
@@ -131,8 +135,8 @@ var _ = Describe("the peer gate", Label("overlay", "first-packet"), Serial, func
 		expectFirstEcho(ctx, e, b, addrOn(n, "eth0", 6))
 		expectFirstEcho(ctx, e, n, addrOn(a, "eth0", 4))
 		expectFirstEcho(ctx, e, a, addrOn(n, "net1", 4))
-		Expect(gateOutcome(ctx, n3.Name, "timeout")).To(BeZero())
-		Expect(gateOutcome(ctx, n3.Name, "passed")).To(BeNumerically(">=", 1))
+		Expect(gateOutcome(ctx, metrics, n3.Name, "timeout")).To(BeZero())
+		Expect(gateOutcome(ctx, metrics, n3.Name, "passed")).To(BeNumerically(">=", 1))
 	}, NodeTimeout(3*time.Minute))
 })
 
