@@ -242,8 +242,7 @@ func scheduleKubeFaults(w *World, k *kube, st *Stats, end int64, on *bool) {
 	})
 	every("conflict", 5_000, func(r *rand.Rand) {
 		n := 1 + r.IntN(3)
-		st.Conflicts += n
-		k.api.Conflicts(n)
+		k.api.Conflicts(n) // Stats.Conflicts counts those that happen (fakekube's Conflicted)
 		w.Record("fault conflicts %d", n)
 	})
 	every("monitor-crash", 20_000, func(*rand.Rand) {

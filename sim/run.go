@@ -54,7 +54,11 @@ type Stats struct {
 	Events, Created, Deleted, Allocated, Released, Retries int
 	Crashes, WriteFaults, LostTerms, Outages, AgentCrashes int
 	WatchDrops, Conflicts, MonitorCrashes, Partitions      int
-	FinalPods                                              int
+	// From the API server (fakes/fakekube), with the monitor: the write conflicts that happened (a
+	// planted conflict not reached before the run ends is not one), the relists after dropped
+	// watches, and the watch events delivered.
+	Relists, Delivered int
+	FinalPods          int
 }
 
 // Result is a run's outcome.
@@ -234,6 +238,10 @@ func Run(cfg Config) (res Result) {
 		chk.final()
 	}
 	res.Stats = wl.stats
+	if wl.kube != nil {
+		api := wl.kube.api
+		res.Stats.Conflicts, res.Stats.Relists, res.Stats.Delivered = api.Conflicted, api.Relists, api.Delivered
+	}
 	if sys.serving() {
 		_ = sys.mgr.View(func(s *alloc.State) { res.Stats.FinalPods = len(s.Pods()) })
 	}

@@ -34,7 +34,8 @@ func runCommand() *cobra.Command {
 			fmt.Fprintf(out, "  faults: manager crashes %d  failed writes %d  lost terms %d  outages %d  agent crashes %d  partitions %d\n",
 				s.Crashes, s.WriteFaults, s.LostTerms, s.Outages, s.AgentCrashes, s.Partitions)
 			if cfg.Monitor {
-				fmt.Fprintf(out, "  kube faults: watch drops %d  conflicts %d  monitor crashes %d\n", s.WatchDrops, s.Conflicts, s.MonitorCrashes)
+				fmt.Fprintf(out, "  kube faults: watch drops %d  conflicts %d  monitor crashes %d  relists %d  events delivered %d\n",
+					s.WatchDrops, s.Conflicts, s.MonitorCrashes, s.Relists, s.Delivered)
 			}
 			if trace != "" {
 				if err := os.WriteFile(trace, []byte(strings.Join(r.Trace, "\n")+"\n"), 0o644); err != nil {
