@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -111,6 +112,11 @@ type VariantReport struct {
 	Kinds   map[Kind]int       `json:"kinds"`
 	Failing []string           `json:"failing,omitempty"` // each failing seed's command
 	Mean    map[string]float64 `json:"mean"`              // per-run means of the counters
+	// Latencies are every run's times to allocate (virtual ms), seed by seed; Used is the mean over
+	// the runs of the used addresses at each SampleEvery (runs whose manager was down there, or
+	// that had ended, left out; -1 where none counted).
+	Latencies []int64   `json:"latencies"`
+	Used      []float64 `json:"used"`
 }
 
 // Report is an experiment's outcome.
@@ -126,12 +132,25 @@ func RunExperiment(e Experiment) Report {
 	rep := Report{Name: e.Name, From: e.Seeds.From, To: e.Seeds.To}
 	for _, v := range e.Variants {
 		base, _ := e.config(v, e.Seeds.From) // checked by ParseExperiment
+		base.Series = true
+		var sum []float64
+		var cnt []int
 		vr := VariantReport{Name: v.Name, Repro: base.Repro(), Kinds: map[Kind]int{}, Mean: map[string]float64{}}
 		for _, r := range Swarm(base, e.Seeds.From, e.Seeds.To) {
 			vr.Runs++
 			vr.Kinds[r.Kind]++
 			if r.Kind != OK {
 				vr.Failing = append(vr.Failing, r.Config.Repro())
+			}
+			vr.Latencies = append(vr.Latencies, r.Latencies...)
+			for i, u := range r.Used {
+				if i == len(sum) {
+					sum, cnt = append(sum, 0), append(cnt, 0)
+				}
+				if u >= 0 {
+					sum[i] += float64(u)
+					cnt[i]++
+				}
 			}
 			s := r.Stats
 			for k, n := range map[string]int{"events": s.Events, "allocations": s.Allocated, "releases": s.Released,
@@ -141,6 +160,13 @@ func RunExperiment(e Experiment) Report {
 		}
 		for k := range vr.Mean {
 			vr.Mean[k] /= float64(vr.Runs)
+		}
+		for i := range sum {
+			if cnt[i] == 0 {
+				vr.Used = append(vr.Used, -1)
+			} else {
+				vr.Used = append(vr.Used, sum[i]/float64(cnt[i]))
+			}
 		}
 		rep.Variants = append(rep.Variants, vr)
 	}
@@ -170,6 +196,19 @@ func (r Report) Markdown() string {
 		}
 		b.WriteString("\n")
 	}
+	b.WriteString("\n| variant | allocations | time to allocate p50 | p90 | p99 | max (virtual ms) |\n|---|---|---|---|---|---|\n")
+	for _, v := range r.Variants {
+		l := slices.Clone(v.Latencies)
+		slices.Sort(l)
+		q := func(f float64) int64 {
+			if len(l) == 0 {
+				return 0
+			}
+			return l[int(f*float64(len(l)-1))]
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d |\n", v.Name, len(l), q(0.5), q(0.9), q(0.99), q(1))
+	}
+	b.WriteString("\n![time to allocate per variant](latency.png)\n\n![used addresses over virtual time per variant](utilisation.png)\n")
 	for _, v := range r.Variants {
 		if len(v.Failing) > 0 {
 			fmt.Fprintf(&b, "\n%s failed %d seeds; the first: `%s`\n", v.Name, len(v.Failing), v.Failing[0])

@@ -39,7 +39,13 @@ type Config struct {
 	Plant Plant
 	// KeepTrace keeps every trace line in Result.Trace.
 	KeepTrace bool
+	// Series records Result.Latencies and Result.Used (for experiments' plots).
+	Series bool
 }
+
+// SampleEvery is the virtual interval at which a run with Series samples the manager's used
+// addresses.
+const SampleEvery = 500 * time.Millisecond
 
 // DefaultConfig is the run the CLI and the test swarm use unless told otherwise.
 func DefaultConfig(seed uint64) Config {
@@ -69,6 +75,13 @@ type Result struct {
 	Hash   string // the trace hash
 	Stats  Stats
 	Trace  []string // with KeepTrace
+	// With Series: each acknowledged allocation's time to allocate, in virtual ms from the pod's
+	// creation to the manager's acknowledged allocation, in
+	// the order they happened.
+	Latencies []int64
+	// With Series: the addresses the manager holds as used (all networks), every SampleEvery of
+	// virtual time from 0; -1 where the manager was not serving.
+	Used []int
 }
 
 // Validate checks a configuration; a run of an invalid one reports a Crash with this error.
@@ -201,7 +214,26 @@ func Run(cfg Config) (res Result) {
 			scheduleKubeFaults(w, wl.kube, &wl.stats, end, &faultsOn)
 		}
 	}
+	sample := func() {}
+	if cfg.Series {
+		wl.latencies = &res.Latencies
+		every, next, last := SampleEvery.Milliseconds(), int64(0), usedAddresses(sys, wl)
+		// Between two events the state is the one the earlier left; a sample at an event's time
+		// sees that event's result.
+		sample = func() {
+			now, cur := w.Now(), usedAddresses(sys, wl)
+			for ; next <= now; next += every {
+				if next < now {
+					res.Used = append(res.Used, last)
+				} else {
+					res.Used = append(res.Used, cur)
+				}
+			}
+			last = cur
+		}
+	}
 	for w.Step(end) {
+		sample()
 		chk.step()
 		if chk.failed != nil {
 			break
@@ -230,6 +262,7 @@ func Run(cfg Config) (res Result) {
 		}
 		bound := w.Now() + LivenessBound.Milliseconds()
 		for w.Step(bound) {
+			sample()
 			chk.step()
 			if chk.failed != nil || allSettled(wl) && sys.serving() {
 				break
@@ -251,6 +284,25 @@ func Run(cfg Config) (res Result) {
 	}
 	res.Kind = OK
 	return res
+}
+
+// usedAddresses sums the used addresses of the workload's networks, -1 when the manager is down.
+func usedAddresses(sys *system, wl *workload) int {
+	if !sys.serving() {
+		return -1
+	}
+	nets := wl.nets
+	if nets == nil {
+		nets = tenants
+	}
+	n := 0
+	_ = sys.mgr.View(func(s *alloc.State) {
+		for _, t := range nets {
+			v4, v6, _ := s.PoolStats(t.name + "/net")
+			n += int(v4.Used + v6.Used)
+		}
+	})
+	return n
 }
 
 func allSettled(wl *workload) bool {

@@ -26,6 +26,7 @@ type simPod struct {
 	delPending                 bool // the planted reuse-before-del's late DEL is scheduled
 	gone                       bool // with the monitor: its object was deleted; the monitor releases it
 	attempts                   int
+	since                      int64 // virtual ms when the pod was created
 }
 
 func (p *simPod) settled() bool {
@@ -55,6 +56,8 @@ type workload struct {
 	awaiting map[string]*simPod
 	// nets are the tenants setup creates, each with one network; nil means tenants.
 	nets []tenantNet
+	// latencies, when set, receives each acknowledged allocation's time to allocate (virtual ms).
+	latencies *[]int64
 }
 
 // tenantNet is a tenant and the IPv4 subnet of its one network, "net".
@@ -124,7 +127,7 @@ func (wl *workload) create(tenant, name string) {
 		name = fmt.Sprintf("%s-%d", name, wl.next+1)
 	}
 	wl.next++
-	p := &simPod{uid: fmt.Sprintf("uid-%05d", wl.next), name: name, tenant: tenant, network: tenant + "/net", wantUp: true}
+	p := &simPod{uid: fmt.Sprintf("uid-%05d", wl.next), name: name, tenant: tenant, network: tenant + "/net", wantUp: true, since: wl.w.Now()}
 	if wl.nodes != nil {
 		p.node = wl.rng.IntN(len(wl.nodes.list))
 	}
@@ -256,6 +259,9 @@ func (wl *workload) gotPod(p *simPod, pod model.Pod) {
 	p.ips = nil
 	for _, port := range pod.Ports {
 		p.ips = append(p.ips, port.IPs...)
+	}
+	if !p.allocated && wl.latencies != nil {
+		*wl.latencies = append(*wl.latencies, wl.w.Now()-p.since)
 	}
 	p.allocated = true
 	wl.stats.Allocated++

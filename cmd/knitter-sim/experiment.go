@@ -15,7 +15,7 @@ func experimentCommand() *cobra.Command {
 	var out string
 	cmd := &cobra.Command{
 		Use:   "experiment FILE",
-		Short: "Run an experiment's variants over the same seeds and write report.json and report.md",
+		Short: "Run an experiment's variants over the same seeds and write report.json, report.md, latency.png and utilisation.png",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			data, err := os.ReadFile(args[0])
@@ -37,6 +37,9 @@ func experimentCommand() *cobra.Command {
 			if err := os.WriteFile(filepath.Join(out, "report.json"), append(js, '\n'), 0o644); err != nil {
 				return fmt.Errorf("--out: %w", err)
 			}
+			if err := writePlots(rep, out); err != nil {
+				return err
+			}
 			md := rep.Markdown()
 			if err := os.WriteFile(filepath.Join(out, "report.md"), []byte(md), 0o644); err != nil {
 				return fmt.Errorf("--out: %w", err)
@@ -45,6 +48,6 @@ func experimentCommand() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&out, "out", ".", "the folder for report.json and report.md")
+	cmd.Flags().StringVar(&out, "out", ".", "the folder for the report and its plots")
 	return cmd
 }
