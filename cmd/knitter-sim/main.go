@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/knitter-cni/knitter/sim"
 	"github.com/spf13/cobra"
@@ -63,4 +64,19 @@ func code(k sim.Kind) int {
 		return exitLiveness
 	}
 	return exitOK
+}
+
+// finish writes the run's trace when --trace names a file and turns a failed run into its exit code,
+// printing the failure and the command that reproduces it.
+func finish(cmd *cobra.Command, traceFile string, trace []string, kind sim.Kind, failure, repro string) error {
+	if traceFile != "" {
+		if err := os.WriteFile(traceFile, []byte(strings.Join(trace, "\n")+"\n"), 0o644); err != nil {
+			return fmt.Errorf("writing --trace: %w", err)
+		}
+	}
+	if kind != sim.OK {
+		fmt.Fprintf(cmd.ErrOrStderr(), "%s\nreproduce: %s\n", failure, repro)
+		return exitError{code(kind)}
+	}
+	return nil
 }

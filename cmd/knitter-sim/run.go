@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"strings"
 
 	"github.com/knitter-cni/knitter/sim"
 	"github.com/spf13/cobra"
@@ -37,16 +35,7 @@ func runCommand() *cobra.Command {
 				fmt.Fprintf(out, "  kube faults: watch drops %d  conflicts %d  monitor crashes %d  relists %d  events delivered %d\n",
 					s.WatchDrops, s.Conflicts, s.MonitorCrashes, s.Relists, s.Delivered)
 			}
-			if trace != "" {
-				if err := os.WriteFile(trace, []byte(strings.Join(r.Trace, "\n")+"\n"), 0o644); err != nil {
-					return fmt.Errorf("writing --trace: %w", err)
-				}
-			}
-			if r.Kind != sim.OK {
-				fmt.Fprintf(cmd.ErrOrStderr(), "%s\nreproduce: %s\n", r.Err, cfg.Repro())
-				return exitError{code(r.Kind)}
-			}
-			return nil
+			return finish(cmd, trace, r.Trace, r.Kind, r.Err, cfg.Repro())
 		},
 	}
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "the seed: it decides every workload step, fault and timing")

@@ -70,16 +70,7 @@ func scaleCommand() *cobra.Command {
 			fmt.Fprintf(out, "  events %d  heartbeats %d  virtual time %.1f s\n", s.Events, r.Heartbeats, float64(r.VirtualMillis)/1000)
 			fmt.Fprintln(out, strings.Join(lines, "\n"))
 			fmt.Fprintf(out, "  wall %.2f s  peak RSS %d MiB  heap at phase ends up to %d MiB\n", wall.Seconds(), maxRSS()>>20, peakHeap>>20)
-			if trace != "" {
-				if err := os.WriteFile(trace, []byte(strings.Join(r.Trace, "\n")+"\n"), 0o644); err != nil {
-					return fmt.Errorf("writing --trace: %w", err)
-				}
-			}
-			if r.Kind != sim.OK {
-				fmt.Fprintf(cmd.ErrOrStderr(), "%s\nreproduce: %s\n", r.Err, cfg.Repro())
-				return exitError{code(r.Kind)}
-			}
-			return nil
+			return finish(cmd, trace, r.Trace, r.Kind, r.Err, cfg.Repro())
 		},
 	}
 	cmd.Flags().Uint64Var(&cfg.Seed, "seed", 1, "the seed: it decides every pod's node and tenant, the order of deletion and every timing")

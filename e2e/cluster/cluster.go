@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/containernetworking/cni/libcni"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
 
 	"github.com/knitter-cni/knitter/adapters/httpapi"
@@ -174,6 +175,19 @@ type RawCall struct {
 	Namespace, Name string
 	// Valid are GC's valid attachments, as "containerID@ifname".
 	Valid []string
+}
+
+// Apply renames list for the call's ConfName, if any, and returns the call's runtime configuration
+// for the pod interface ifName: what every driver's RawRuntime hands libcni.
+func (call RawCall) Apply(list *libcni.NetworkConfigList, ifName string) *libcni.RuntimeConf {
+	if call.ConfName != "" {
+		list.Name = call.ConfName
+		for _, p := range list.Plugins {
+			p.Network.Name = call.ConfName
+		}
+	}
+	return &libcni.RuntimeConf{ContainerID: call.ContainerID, NetNS: call.Netns, IfName: ifName,
+		Args: [][2]string{{"IgnoreUnknown", "1"}, {"K8S_POD_NAMESPACE", call.Namespace}, {"K8S_POD_NAME", call.Name}}}
 }
 
 // RawRuntime is implemented by drivers that let a spec call the plugin as a buggy or hostile

@@ -111,15 +111,7 @@ func (c *NodeCluster) raw(call cluster.RawCall) (*libcni.NetworkConfigList, *lib
 	if err != nil {
 		return nil, nil, err
 	}
-	if call.ConfName != "" {
-		list.Name = call.ConfName
-		for _, p := range list.Plugins {
-			p.Network.Name = call.ConfName
-		}
-	}
-	rt := &libcni.RuntimeConf{ContainerID: call.ContainerID, NetNS: call.Netns, IfName: podIfName,
-		Args: [][2]string{{"IgnoreUnknown", "1"}, {"K8S_POD_NAMESPACE", call.Namespace}, {"K8S_POD_NAME", call.Name}}}
-	return list, rt, nil
+	return list, call.Apply(list, podIfName), nil
 }
 
 // RawAdd implements cluster.RawRuntime: ADD with the node's plugin and configuration, in the node.

@@ -25,15 +25,7 @@ func (c *Cluster) raw(call cluster.RawCall) (*libcni.NetworkConfigList, *libcni.
 	if err != nil {
 		return nil, nil, err
 	}
-	if call.ConfName != "" {
-		list.Name = call.ConfName
-		for _, p := range list.Plugins {
-			p.Network.Name = call.ConfName
-		}
-	}
-	rt := &libcni.RuntimeConf{ContainerID: call.ContainerID, NetNS: call.Netns, IfName: podIfName,
-		Args: [][2]string{{"IgnoreUnknown", "1"}, {"K8S_POD_NAMESPACE", call.Namespace}, {"K8S_POD_NAME", call.Name}}}
-	return list, rt, nil
+	return list, call.Apply(list, podIfName), nil
 }
 
 // RawAdd implements cluster.RawRuntime.
