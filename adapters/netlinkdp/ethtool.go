@@ -13,14 +13,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The ethtool ioctl's commands and string set used here (include/uapi/linux/ethtool.h).
+// The ethtool string set and string length used here (include/uapi/linux/ethtool.h; x/sys/unix has
+// the ioctl's commands but not these).
 const (
-	ethtoolGStrings  = 0x1b
-	ethtoolGSSetInfo = 0x37
-	ethtoolGFeatures = 0x3a
-	ethtoolSFeatures = 0x3b
-	ethSSFeatures    = 4
-	ethGStringLen    = 32
+	ethSSFeatures = 4
+	ethGStringLen = 32
 )
 
 // nicFeature is one of a NIC's netdev features as ethtool -k shows it.
@@ -68,7 +65,7 @@ func (e *ethtool) ioctl(buf []byte) error {
 // names reads the names of the device's netdev features, in bit order.
 func (e *ethtool) names() ([]string, error) {
 	info := make([]byte, 20) // cmd, reserved, sset_mask (u64), data[1]
-	binary.NativeEndian.PutUint32(info[0:], ethtoolGSSetInfo)
+	binary.NativeEndian.PutUint32(info[0:], unix.ETHTOOL_GSSET_INFO)
 	binary.NativeEndian.PutUint64(info[8:], 1<<ethSSFeatures)
 	if err := e.ioctl(info); err != nil {
 		return nil, fmt.Errorf("reading %s's feature count (ETHTOOL_GSSET_INFO): %w", e.name, err)
@@ -78,7 +75,7 @@ func (e *ethtool) names() ([]string, error) {
 	}
 	n := int(binary.NativeEndian.Uint32(info[16:]))
 	strs := make([]byte, 12+n*ethGStringLen)
-	binary.NativeEndian.PutUint32(strs[0:], ethtoolGStrings)
+	binary.NativeEndian.PutUint32(strs[0:], unix.ETHTOOL_GSTRINGS)
 	binary.NativeEndian.PutUint32(strs[4:], ethSSFeatures)
 	binary.NativeEndian.PutUint32(strs[8:], uint32(n))
 	if err := e.ioctl(strs); err != nil {
@@ -103,7 +100,7 @@ func (e *ethtool) features() (map[string]nicFeature, error) {
 	}
 	blocks := (len(names) + 31) / 32
 	get := make([]byte, 8+blocks*16) // cmd, size, {available, requested, active, never_changed}[size]
-	binary.NativeEndian.PutUint32(get[0:], ethtoolGFeatures)
+	binary.NativeEndian.PutUint32(get[0:], unix.ETHTOOL_GFEATURES)
 	binary.NativeEndian.PutUint32(get[4:], uint32(blocks))
 	if err := e.ioctl(get); err != nil {
 		return nil, fmt.Errorf("reading %s's features (ETHTOOL_GFEATURES): %w", e.name, err)
@@ -131,7 +128,7 @@ func (e *ethtool) setFeature(name string, on bool) error {
 	}
 	blocks := (len(names) + 31) / 32
 	set := make([]byte, 8+blocks*8) // cmd, size, {valid, requested}[size]
-	binary.NativeEndian.PutUint32(set[0:], ethtoolSFeatures)
+	binary.NativeEndian.PutUint32(set[0:], unix.ETHTOOL_SFEATURES)
 	binary.NativeEndian.PutUint32(set[4:], uint32(blocks))
 	block, bit := set[8+(index/32)*8:], uint32(1)<<(index%32)
 	binary.NativeEndian.PutUint32(block[0:], bit)
