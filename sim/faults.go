@@ -30,22 +30,16 @@ func faultProcess(w *World, rng *rand.Rand, end int64, on *bool) func(name strin
 func scheduleFaults(w *World, sys *system, ns *nodes, plant Plant, st *Stats, end int64, on *bool) {
 	rng := w.Rand("faults")
 	every := faultProcess(w, rng, end, on)
-	// A manager process crashes and restarts after a while, knowing only what the store holds.
+	// The leader's process crashes and restarts after a while, knowing only what the store holds;
+	// with several managers a standby takes over meanwhile.
 	every("crash", 20_000, func(r *rand.Rand) {
-		if sys.mgr == nil {
+		p := sys.crash()
+		if p == nil {
 			return
 		}
 		st.Crashes++
-		sys.crash()
-		w.Record("fault crash manager")
-		w.After(200+int64(r.IntN(3000)), "restart", func() {
-			if sys.mgr == nil {
-				if err := sys.start(); err != nil {
-					panic(err)
-				}
-				w.Record("restart manager %d", sys.gen)
-			}
-		})
+		w.Record("fault crash manager %d", p.gen)
+		restartLater(w, sys, p, 200+int64(r.IntN(3000)))
 	})
 	// The store fails one of the next few writes; the term it belongs to ends.
 	every("fail-write", 6_000, func(r *rand.Rand) {
@@ -59,24 +53,23 @@ func scheduleFaults(w *World, sys *system, ns *nodes, plant Plant, st *Stats, en
 		st.LostTerms++
 		w.Record("fault lose-term %t", sys.store.LoseTerm())
 	})
-	// A partition: the manager loses its store session while the first node's agent still reaches
-	// it; a new manager starts as after a crash, and the partition heals 2-5 s later.
+	// A partition: the leader loses its store session while the first node's agent still reaches
+	// it; with one manager a new one starts as after a crash, with several a standby takes over. The
+	// partition heals 2-5 s later.
 	if ns != nil {
 		every("partition", 25_000, func(r *rand.Rand) {
-			if sys.mgr == nil || sys.zombie != nil {
+			if sys.zombie != nil {
+				return
+			}
+			p := sys.partition()
+			if p == nil {
 				return
 			}
 			st.Partitions++
-			sys.partition()
-			w.Record("fault partition manager %d", sys.gen)
-			w.After(200+int64(r.IntN(3000)), "restart", func() {
-				if sys.mgr == nil {
-					if err := sys.start(); err != nil {
-						panic(err)
-					}
-					w.Record("restart manager %d", sys.gen)
-				}
-			})
+			w.Record("fault partition manager %d", p.gen)
+			if len(sys.procs) == 1 {
+				restartLater(w, sys, p, 200+int64(r.IntN(3000)))
+			}
 			w.After(2000+int64(r.IntN(3000)), "heal", func() { sys.heal(); w.Record("partition healed") })
 		})
 	}
@@ -98,5 +91,17 @@ func scheduleFaults(w *World, sys *system, ns *nodes, plant Plant, st *Stats, en
 		d := 100 + int64(r.IntN(2000))
 		w.Record("fault outage %dms", d)
 		w.After(d, "outage-end", func() { sys.store.SetDown(false) })
+	})
+}
+
+// restartLater starts slot p's process again after d ms, unless it runs by then.
+func restartLater(w *World, sys *system, p *mgrProc, d int64) {
+	w.After(d, "restart", func() {
+		if p.mgr == nil {
+			if err := sys.restart(p); err != nil {
+				panic(err)
+			}
+			w.Record("restart manager %d", p.gen)
+		}
 	})
 }

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/knitter-cni/knitter/core/alloc"
@@ -25,6 +26,9 @@ type Config struct {
 	// Nodes is the number of nodes, each with a real agent that pods' CNI ADD and DEL go through;
 	// 0 means the workload calls the manager directly.
 	Nodes int
+	// Managers is the number of manager processes over the one store (0 means 1): one leads, the
+	// others stand by and take over when it crashes or is cut off.
+	Managers int
 	// Pods is the number of live pods the workload aims for.
 	Pods int
 	// Duration is the virtual time of the fault phase; a liveness phase of LivenessBound follows.
@@ -60,6 +64,8 @@ type Stats struct {
 	Events, Created, Deleted, Allocated, Released, Retries int
 	Crashes, WriteFaults, LostTerms, Outages, AgentCrashes int
 	WatchDrops, Conflicts, MonitorCrashes, Partitions      int
+	// Failovers counts leaderships won by another manager than the one that led before.
+	Failovers int
 	// From the API server (fakes/fakekube), with the monitor: the write conflicts that happened (a
 	// planted conflict not reached before the run ends is not one), the relists after dropped
 	// watches, and the watch events delivered.
@@ -92,6 +98,9 @@ func (c Config) Validate() error {
 	if c.Nodes < 0 || c.Nodes > 250 {
 		return fmt.Errorf("nodes: %d is out of range; give 0-250", c.Nodes)
 	}
+	if c.Managers < 0 || c.Managers > 3 {
+		return fmt.Errorf("managers: %d is out of range; give 1-3", c.Managers)
+	}
 	if c.Monitor && c.Nodes == 0 {
 		return fmt.Errorf("monitor: needs nodes; give --nodes 1 or more with --monitor")
 	}
@@ -104,6 +113,9 @@ func (c Config) Validate() error {
 // Repro is the command that reproduces the run.
 func (c Config) Repro() string {
 	s := fmt.Sprintf("knitter-sim run --seed %d --nodes %d --pods %d --duration %s --faults=%t", c.Seed, c.Nodes, c.Pods, c.Duration, c.Faults)
+	if c.Managers > 1 {
+		s += fmt.Sprintf(" --managers %d", c.Managers)
+	}
 	if c.Monitor {
 		s += " --monitor"
 	}
@@ -139,16 +151,16 @@ func Run(cfg Config) (res Result) {
 		// keeps an address off two sandboxes.
 		acfg.Cooldown, mcfg.Cooldown = 0, 0
 	}
-	sys := newSystem(w, acfg, mcfg, cfg.Plant)
+	sys := newSystem(w, acfg, mcfg, cfg.Plant, cfg.Managers)
 	wl := &workload{w: w, sys: sys, rng: w.Rand("workload"), plant: cfg.Plant, target: cfg.Pods,
 		pods: map[string]*simPod{}, byName: map[string]string{}}
 	chk := &checker{w: w, sys: sys, wl: wl, cooldown: acfg.Cooldown.Milliseconds(), freed: map[string]int64{}}
 	wl.check = chk
 
-	if err := sys.start(); err != nil {
+	if err := sys.startAll(); err != nil {
 		return fail(res, Crash, err)
 	}
-	if st := sys.lead(); st != "activated" {
+	if st := sys.lead(); !strings.HasPrefix(st, "activated") && !strings.HasPrefix(st, "1:activated") {
 		return fail(res, Crash, fmt.Errorf("first manager did not activate: %s", st))
 	}
 	if err := wl.setup(); err != nil {
@@ -190,8 +202,7 @@ func Run(cfg Config) (res Result) {
 	lead = func() { w.Record("lead %s", sys.lead()); w.After(250, "lead", lead) }
 	tick = func() {
 		if sys.serving() {
-			err := sys.mgr.Tick(contextBG)
-			w.Record("tick %v", err)
+			w.Record("tick %v", sys.tick())
 		}
 		w.After(1000, "tick", tick)
 	}
@@ -248,10 +259,8 @@ func Run(cfg Config) (res Result) {
 		sys.store.SetDown(false)
 		sys.store.FailWrite(0)
 		sys.heal()
-		if sys.mgr == nil {
-			if err := sys.start(); err != nil {
-				return fail(res, Crash, err)
-			}
+		if err := sys.startAll(); err != nil {
+			return fail(res, Crash, err)
 		}
 		if wl.kube != nil && wl.kube.api.Dropped() {
 			w.Record("relist %v", wl.kube.api.Relist())
@@ -271,6 +280,7 @@ func Run(cfg Config) (res Result) {
 		chk.final()
 	}
 	res.Stats = wl.stats
+	res.Stats.Failovers = sys.failovers
 	if wl.kube != nil {
 		api := wl.kube.api
 		res.Stats.Conflicts, res.Stats.Relists, res.Stats.Delivered = api.Conflicted, api.Relists, api.Delivered

@@ -19,12 +19,13 @@ func withAgents(seed uint64) Config {
 	return c
 }
 
-// modes are the two ways the workload reaches the manager.
-var modes = map[string]func(uint64) Config{"direct": small, "agents": withAgents}
+// modes are the ways the workload reaches the manager: directly, through agents, and through
+// agents following whichever of three managers leads.
+var modes = map[string]func(uint64) Config{"direct": small, "agents": withAgents, "failover": withManagers}
 
 func TestSameSeedSameHash(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 42} {
-		mk := modes[[]string{"direct", "agents"}[seed%2]]
+		mk := modes[[]string{"direct", "agents", "failover"}[seed%3]]
 		a, b := Run(mk(seed)), Run(mk(seed))
 		if a.Kind != OK {
 			t.Fatalf("seed %d: %s: %s", seed, a.Kind, a.Err)
@@ -114,7 +115,7 @@ func TestPlantsCaught(t *testing.T) {
 	agentsOnly := map[string]bool{string(PlantLostCheckpoint): true, string(PlantReuseBeforeDEL): true, string(PlantSkipFencing): true}
 	for _, name := range PlantNames() {
 		for mode, mk := range modes {
-			if agentsOnly[name] && mode != "agents" {
+			if agentsOnly[name] && mode == "direct" {
 				continue // a bug of the agent's: the direct mode runs no agent to plant it in
 			}
 			t.Run(name+"/"+mode, func(t *testing.T) {

@@ -10,22 +10,45 @@ import (
 	"github.com/knitter-cni/knitter/manager"
 )
 
-// system is the control plane under test: the real manager shell over the in-memory store. A crash
-// drops the manager object; a restart builds a new one that knows only what the store holds.
+// system is the control plane under test: one or more real manager shells over the in-memory
+// store, each its own process with its own store client, campaigning for the one leadership. A
+// crash drops a manager object; a restart builds a new one that knows only what the store holds.
+// The clients (agents, the monitor) follow the leader: the manager that activated last, until it
+// crashes or another activates.
 type system struct {
 	w     *World
 	cfg   alloc.Config // the configuration the invariants expect
-	mcfg  alloc.Config // the configuration the manager runs with (a plant may differ)
-	store *memstore.Store
-	port  manager.Store // what the manager campaigns on: the store, or a planted wrapper of it
-	mgr   *manager.Manager
-	term  manager.Term
-	gen   int // manager incarnations, for names and the trace
+	mcfg  alloc.Config // the configuration the managers run with (a plant may differ)
+	plant Plant
+	store *memstore.Store // the data every manager's client shares; the invariants read it
+	procs []*mgrProc      // one per manager process slot
+	// mgr is the manager the clients call: the leader's, or nil when none has activated since the
+	// last one crashed.
+	mgr    *manager.Manager
+	leader *mgrProc
+	gen    int // manager incarnations, for names and the trace
+	// last is the slot that activated last (-1 before any); failovers counts activations of a slot
+	// other than the one that led before.
+	last, failovers int
 	// zombie is a manager cut off from its store session that the first node's agent still reaches
 	// (a partition); nil when there is none.
 	zombie *manager.Manager
-	// changed runs after a start or a crash (the agents' clients follow the running manager).
+	// changed runs after a start, a crash, a failover or a partition (the clients follow the
+	// leader).
 	changed func()
+}
+
+// mgrProc is one manager process slot: down (mgr nil), a standby, or the leader.
+type mgrProc struct {
+	slot int
+	gen  int
+	id   string
+	mgr  *manager.Manager
+	port manager.Store // this process's store client, or a planted wrapper of it
+	term manager.Term  // the term it serves in, nil as a standby
+	// cut is a partition between this process and the store: it neither campaigns nor notices its
+	// term ended until the partition heals.
+	cut bool
 }
 
 func (s *system) notify() {
@@ -34,87 +57,196 @@ func (s *system) notify() {
 	}
 }
 
-func newSystem(w *World, cfg, mcfg alloc.Config, plant Plant) *system {
-	s := &system{w: w, cfg: cfg, mcfg: mcfg, store: memstore.New()}
-	s.port = s.store
-	switch plant {
-	case PlantAckFailedWrite:
-		s.port = &lyingStore{Store: s.store}
-	case PlantSkipFencing:
+// newSystem builds a control plane of n manager slots (n < 1 means 1), none started yet.
+func newSystem(w *World, cfg, mcfg alloc.Config, plant Plant, n ...int) *system {
+	s := &system{w: w, cfg: cfg, mcfg: mcfg, plant: plant, store: memstore.New(), last: -1}
+	if plant == PlantSkipFencing {
 		s.store.SetUnfenced(true)
-		s.port = &unfencedStore{Store: s.store}
+	}
+	slots := 1
+	if len(n) > 0 && n[0] > 1 {
+		slots = n[0]
+	}
+	for i := range slots {
+		s.procs = append(s.procs, &mgrProc{slot: i})
 	}
 	return s
 }
 
-// start builds a new manager incarnation (a process start); it serves after the next lead step.
+// portFor is a new process's store client: a session of its own, or a planted wrapper of it.
+func (s *system) portFor() manager.Store {
+	c := s.store.Peer()
+	switch s.plant {
+	case PlantAckFailedWrite:
+		return &lyingStore{Store: c}
+	case PlantSkipFencing:
+		return &unfencedStore{Store: c}
+	}
+	return c
+}
+
+// start starts the first manager slot that is down (a process start); it serves after a lead step
+// wins it the leadership.
 func (s *system) start() error {
+	for _, p := range s.procs {
+		if p.mgr == nil {
+			return s.restart(p)
+		}
+	}
+	return nil
+}
+
+// startAll starts every slot that is down.
+func (s *system) startAll() error {
+	for _, p := range s.procs {
+		if p.mgr == nil {
+			if err := s.restart(p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// restart starts slot p's process again, if it is down.
+func (s *system) restart(p *mgrProc) error {
+	if p.mgr != nil {
+		return nil
+	}
 	s.gen++
 	m, err := manager.New(manager.Options{Alloc: s.mcfg, Now: s.w.Clock})
 	if err != nil {
 		return fmt.Errorf("starting manager %d: %w", s.gen, err)
 	}
-	s.mgr, s.term = m, nil
+	p.gen, p.id, p.mgr, p.port, p.term, p.cut = s.gen, fmt.Sprintf("manager-%d", s.gen), m, s.portFor(), nil, false
+	if len(s.procs) == 1 {
+		// One manager: the clients reach it even before it serves (it answers unavailable).
+		s.mgr, s.leader = m, p
+	}
 	s.notify()
 	return nil
 }
 
-// crash drops the running manager: its memory is gone, its term ends as its session would.
-func (s *system) crash() {
-	if s.mgr == nil {
-		return
+// crash drops the leader's process: its memory is gone, its term ends as its session would. It
+// returns the slot that crashed, nil when no leader runs.
+func (s *system) crash() *mgrProc {
+	p := s.leader
+	if p == nil || p.mgr == nil {
+		return nil
 	}
-	if s.term != nil && s.term.Err() == nil {
+	s.kill(p)
+	return p
+}
+
+// kill drops slot p's process.
+func (s *system) kill(p *mgrProc) {
+	if p.term != nil && p.term.Err() == nil {
 		s.store.LoseTerm()
 	}
-	s.mgr, s.term = nil, nil
+	p.mgr, p.term, p.cut = nil, nil, false
+	if s.leader == p {
+		s.mgr, s.leader = nil, nil
+	}
 	s.notify()
 }
 
-// partition cuts the running manager off: its store session expires, a new manager will start, and
-// until heal the first node's agent still reaches the old one, which must find its writes fenced.
-func (s *system) partition() {
-	if s.mgr == nil {
-		return
+// partition cuts the leader off: its store session expires while the first node's agent still
+// reaches it, which must find its writes fenced. With one manager slot a new process starts in its
+// place (the caller schedules it); with several, a standby takes over and the cut-off manager
+// rejoins as a standby when the partition heals. It returns the slot that was cut off.
+func (s *system) partition() *mgrProc {
+	p := s.leader
+	if p == nil || p.mgr == nil {
+		return nil
 	}
-	z := s.mgr
-	s.crash()
+	z := p.mgr
+	if len(s.procs) == 1 {
+		s.kill(p)
+	} else {
+		if p.term != nil && p.term.Err() == nil {
+			s.store.LoseTerm()
+		}
+		p.cut = true
+		s.mgr, s.leader = nil, nil
+	}
 	s.zombie = z
 	s.notify()
+	return p
 }
 
-// heal ends a partition: the old manager is gone.
+// heal ends a partition: the first node's agent follows the leader again, and a cut-off manager
+// reaches the store again.
 func (s *system) heal() {
+	for _, p := range s.procs {
+		p.cut = false
+	}
 	if s.zombie != nil {
 		s.zombie = nil
 		s.notify()
 	}
 }
 
-// lead is the leader loop as one step: a manager that does not serve campaigns and activates. Over
-// memstore Campaign returns at once (there is one manager), so it never blocks.
+// lead is every manager's leader loop as one step, as cmd/knitter-manager runs it: a manager whose
+// term ended stops serving (Deactivate), one that stopped serving in a live term resigns it, and one
+// without a term campaigns when no live term leads and activates what it won. Over memstore
+// Campaign returns at once when no live term leads; when one does, a standby does not call it (it
+// would wait), so the step never blocks. It returns each slot's state, space-separated.
 func (s *system) lead() string {
-	if s.mgr == nil {
+	var out []string
+	for _, p := range s.procs {
+		st := s.leadOne(p)
+		if len(s.procs) > 1 {
+			st = fmt.Sprintf("%d:%s", p.slot+1, st)
+		}
+		out = append(out, st)
+	}
+	return strings.Join(out, " ")
+}
+
+func (s *system) leadOne(p *mgrProc) string {
+	if p.mgr == nil {
 		return "down"
 	}
-	if ok, _ := s.mgr.Ready(); ok {
-		return "serving"
+	if p.cut {
+		return "cut off"
 	}
 	ctx := context.Background()
-	if s.term == nil || s.term.Err() != nil {
-		t, err := s.port.Campaign(ctx, fmt.Sprintf("manager-%d", s.gen))
-		if err != nil {
-			return "campaign failed"
+	if p.term != nil {
+		if err := p.term.Err(); err != nil {
+			p.mgr.Deactivate(p.term, "lost the leadership")
+			p.term = nil
+		} else if ok, _ := p.mgr.Ready(); ok {
+			return "serving"
+		} else {
+			// It stopped serving in a live term (a failed write, a failed load): give the term up
+			// so a standby need not wait for the session to expire, and campaign again.
+			_ = p.term.Resign(ctx)
+			p.term = nil
 		}
-		s.term = t
 	}
-	if err := s.mgr.Activate(ctx, s.term); err != nil {
+	if l := s.store.Leader(); l != "" && l != p.id {
+		return "standby"
+	}
+	t, err := p.port.Campaign(ctx, p.id)
+	if err != nil {
+		return "campaign failed"
+	}
+	p.term = t
+	if err := p.mgr.Activate(ctx, t); err != nil {
 		return "activate failed: " + err.Error()
+	}
+	if s.last >= 0 && s.last != p.slot {
+		s.failovers++
+	}
+	s.last = p.slot
+	if s.leader != p {
+		s.mgr, s.leader = p.mgr, p
+		s.notify()
 	}
 	return "activated"
 }
 
-// serving reports whether a manager serves now.
+// serving reports whether the leader serves now.
 func (s *system) serving() bool {
 	if s.mgr == nil {
 		return false
@@ -123,7 +255,24 @@ func (s *system) serving() bool {
 	return ok
 }
 
-// live returns the manager's state described, without its clock line, or ok false when it does not
+// tick is every serving manager's Tick loop as one step; it returns the leader's outcome.
+func (s *system) tick() error {
+	var lerr error
+	for _, p := range s.procs {
+		if p.mgr == nil || p.cut {
+			continue
+		}
+		if ok, _ := p.mgr.Ready(); !ok {
+			continue
+		}
+		if err := p.mgr.Tick(contextBG); p == s.leader {
+			lerr = err
+		}
+	}
+	return lerr
+}
+
+// live returns the leader's state described, without its clock line, or ok false when it does not
 // serve.
 func (s *system) live() (desc string, ok bool) {
 	if s.mgr == nil {

@@ -11,6 +11,7 @@ import (
 // runFlags are the settings every run shares.
 type runFlags struct {
 	nodes    int
+	managers int
 	pods     int
 	duration time.Duration
 	faults   bool
@@ -21,6 +22,7 @@ type runFlags struct {
 func (f *runFlags) register(fs *pflag.FlagSet) {
 	def := sim.DefaultConfig(0)
 	fs.IntVar(&f.nodes, "nodes", def.Nodes, "nodes, each with a real agent that CNI ADD and DEL go through (0: call the manager directly)")
+	fs.IntVar(&f.managers, "managers", 1, "manager processes over the one store (1-3): one leads, the others stand by and take over")
 	fs.IntVar(&f.pods, "pods", def.Pods, "live pods the workload aims for")
 	fs.DurationVar(&f.duration, "duration", def.Duration, "virtual time of the fault phase (a liveness phase follows)")
 	fs.BoolVar(&f.monitor, "monitor", false, "put the API server and the real monitor in the world (needs --nodes); adds watch drops, conflicts and monitor crashes to the faults")
@@ -33,7 +35,7 @@ func (f *runFlags) config(seed uint64) (sim.Config, error) {
 	if err != nil {
 		return sim.Config{}, err
 	}
-	c := sim.Config{Seed: seed, Nodes: f.nodes, Pods: f.pods, Duration: f.duration, Faults: f.faults, Monitor: f.monitor, Plant: p}
+	c := sim.Config{Seed: seed, Nodes: f.nodes, Managers: f.managers, Pods: f.pods, Duration: f.duration, Faults: f.faults, Monitor: f.monitor, Plant: p}
 	if err := c.Validate(); err != nil {
 		return sim.Config{}, fmt.Errorf("--%w", err)
 	}

@@ -29,8 +29,8 @@ func runCommand() *cobra.Command {
 			fmt.Fprintf(out, "seed %d: %s  trace %s\n", cfg.Seed, r.Kind, r.Hash)
 			fmt.Fprintf(out, "  events %d  pods created %d deleted %d  allocations %d releases %d retries %d  pods at end %d\n",
 				s.Events, s.Created, s.Deleted, s.Allocated, s.Released, s.Retries, s.FinalPods)
-			fmt.Fprintf(out, "  faults: manager crashes %d  failed writes %d  lost terms %d  outages %d  agent crashes %d  partitions %d\n",
-				s.Crashes, s.WriteFaults, s.LostTerms, s.Outages, s.AgentCrashes, s.Partitions)
+			fmt.Fprintf(out, "  faults: manager crashes %d  failed writes %d  lost terms %d  outages %d  agent crashes %d  partitions %d  failovers %d\n",
+				s.Crashes, s.WriteFaults, s.LostTerms, s.Outages, s.AgentCrashes, s.Partitions, s.Failovers)
 			if cfg.Monitor {
 				fmt.Fprintf(out, "  kube faults: watch drops %d  conflicts %d  monitor crashes %d  relists %d  events delivered %d\n",
 					s.WatchDrops, s.Conflicts, s.MonitorCrashes, s.Relists, s.Delivered)
