@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,6 +80,28 @@ func TestProcessServesAndStops(t *testing.T) {
 	}
 	if _, err := mgr.Client.GetNode(ctx(), "proc-node"); err != nil {
 		t.Fatalf("the node is not registered: %v", err)
+	}
+
+	// A second agent on the same node (same state directory, another socket) is refused before it
+	// touches anything, and says who holds the node; the first keeps serving.
+	refused, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	second := exec.CommandContext(refused, bin, "--node-name", "proc-node", "--vtep", "192.168.9.1", "--manager-url", mgr.URL,
+		"--manager-token-file", tokenFile, "--socket", filepath.Join(sockDir, "run", "second.sock"),
+		"--state-dir", filepath.Join(dir, "state"), "--heartbeat", "1h")
+	out, err := second.CombinedOutput()
+	if err == nil {
+		t.Fatalf("a second agent on the same state directory ran:\n%s", out)
+	}
+	want := fmt.Sprintf("another knitter-agent (pid %d) holds the state directory", cmd.Process.Pid)
+	if !bytes.Contains(out, []byte(want)) {
+		t.Fatalf("second agent's error does not say %q:\n%s", want, out)
+	}
+	if _, err := os.Stat(filepath.Join(sockDir, "run", "second.sock")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the refused agent made its socket: %v", err)
+	}
+	if err := p.Status(&skel.CmdArgs{StdinData: conf}); err != nil {
+		t.Fatalf("the first agent stopped answering STATUS after a second was refused: %v", err)
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

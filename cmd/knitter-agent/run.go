@@ -35,6 +35,11 @@ func newLogger(level string) *slog.Logger {
 
 // run wires the real adapters into the agent and serves until ctx ends.
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	unlock, err := lockStateDir(cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	mgr, err := managerClient(cfg.Manager)
 	if err != nil {
 		return err

@@ -34,13 +34,18 @@ func (c *Cluster) StopAgent(node string) error {
 }
 
 // StartAgent starts the named node's knitter-agent again after StopAgent and returns once it
-// answers STATUS.
+// answers STATUS. An agent that runs already is left as it is.
 func (c *Cluster) StartAgent(ctx context.Context, node string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n, err := c.nodeLocked(node)
 	if err != nil {
 		return err
+	}
+	if n.Agent.alive() {
+		// Started already (a spec's cleanup after the spec started it itself): a second agent on
+		// the node would be refused, and n.Agent would then name the refused one.
+		return nil
 	}
 	c.logf("starting knitter-agent of %s again", node)
 	err = startAgent(ctx, n, filepath.Join(c.st.Bin, agentBin), &c.st.Manager, c.st.CNIBin, c.st.CNICache, c.st.Detached)
