@@ -23,12 +23,14 @@ const maxAnswer = 1 << 20
 // errUnreachable marks a call that never reached the agent.
 var errUnreachable = errors.New("knitter-agent is not reachable")
 
-// call POSTs req to the agent's route for verb and decodes the answer into out. An answer of the
+// Exchange carries one call to the agent: it POSTs body to the route of verb (wire.Path + verb) and
+// returns the agent's HTTP status and answer body. An error means the call got no answer; the
+// runtime sees it as try-again-later (11).
+type Exchange func(ctx context.Context, verb string, body []byte) (status int, answer []byte, err error)
+
+// callVia encodes req, sends it through ex and decodes the answer into out. An answer of the
 // agent's that is an error is returned as a *wire.Error.
-//
-// It speaks HTTP/1.0 by hand on one connection: the agent answers and closes, and the plugin needs
-// neither keep-alive nor chunked encoding, so net/http (and TLS with it) stays out of the binary.
-func call(ctx context.Context, socket, verb string, req wire.Request, out *wire.Response) error {
+func callVia(ctx context.Context, ex Exchange, verb string, req wire.Request, out *wire.Response) error {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return fmt.Errorf("encoding the request: %w", err)
@@ -39,26 +41,9 @@ func call(ctx context.Context, socket, verb string, req wire.Request, out *wire.
 		return &wire.Error{Code: wire.CodeInvalidConfig, Msg: fmt.Sprintf(
 			"the call to knitter-agent would be %d bytes, over the %d it takes; %s", len(body), wire.MaxRequestBytes, largestPart(req))}
 	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", socket)
+	status, answer, err := ex(ctx, verb, body)
 	if err != nil {
-		return unreachable(socket, err)
-	}
-	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "POST %s%s HTTP/1.0\r\nHost: knitter-agent\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", wire.Path, verb, len(body))
-	b.Write(body)
-	if _, err := conn.Write(b.Bytes()); err != nil {
-		return fmt.Errorf("sending the request to knitter-agent: %w", timeoutOr(ctx, err))
-	}
-	status, answer, err := readAnswer(bufio.NewReader(conn))
-	if err != nil {
-		return fmt.Errorf("reading knitter-agent's answer: %w", timeoutOr(ctx, err))
+		return err
 	}
 	if status/100 != 2 {
 		we := &wire.Error{}
@@ -71,6 +56,36 @@ func call(ctx context.Context, socket, verb string, req wire.Request, out *wire.
 		return fmt.Errorf("decoding knitter-agent's answer: %w", err)
 	}
 	return nil
+}
+
+// socketExchange speaks HTTP/1.0 by hand on one connection to the agent's unix socket: the agent
+// answers and closes, and the plugin needs neither keep-alive nor chunked encoding, so net/http
+// (and TLS with it) stays out of the binary.
+func socketExchange(socket string) Exchange {
+	return func(ctx context.Context, verb string, body []byte) (int, []byte, error) {
+		var d net.Dialer
+		conn, err := d.DialContext(ctx, "unix", socket)
+		if err != nil {
+			return 0, nil, unreachable(socket, err)
+		}
+		defer conn.Close()
+		if dl, ok := ctx.Deadline(); ok {
+			_ = conn.SetDeadline(dl)
+		}
+		stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+		defer stop()
+		var b bytes.Buffer
+		fmt.Fprintf(&b, "POST %s%s HTTP/1.0\r\nHost: knitter-agent\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", wire.Path, verb, len(body))
+		b.Write(body)
+		if _, err := conn.Write(b.Bytes()); err != nil {
+			return 0, nil, fmt.Errorf("sending the request to knitter-agent: %w", timeoutOr(ctx, err))
+		}
+		status, answer, err := readAnswer(bufio.NewReader(conn))
+		if err != nil {
+			return 0, nil, fmt.Errorf("reading knitter-agent's answer: %w", timeoutOr(ctx, err))
+		}
+		return status, answer, nil
+	}
 }
 
 // timeoutOr returns ctx's error when ctx ended or its deadline cut the connection (the connection's

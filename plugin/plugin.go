@@ -31,6 +31,9 @@ const About = "knitter-plugin: Knitter's CNI plugin; the work happens in knitter
 // Plugin runs CNI calls. Out receives ADD results (os.Stdout in the binary).
 type Plugin struct {
 	Out io.Writer
+	// Exchange, when set, carries the calls to the agent instead of the configured agentSocket: the
+	// simulator serves them in-process, through the agent's own HTTP handler.
+	Exchange Exchange
 }
 
 // Funcs returns the skel callbacks of p.
@@ -87,7 +90,11 @@ func (p *Plugin) run(verb string, args *skel.CmdArgs, then func(*Config, wire.Re
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
 	var resp wire.Response
-	if err := call(ctx, c.AgentSocket, verb, req, &resp); err != nil {
+	ex := p.Exchange
+	if ex == nil {
+		ex = socketExchange(c.AgentSocket)
+	}
+	if err := callVia(ctx, ex, verb, req, &resp); err != nil {
 		return cniError(verb, c, err)
 	}
 	if then != nil {
