@@ -15,9 +15,10 @@ import (
 	"github.com/knitter-cni/knitter/e2e/cluster"
 	"github.com/knitter-cni/knitter/e2e/cluster/kube"
 	"github.com/knitter-cni/knitter/e2e/cluster/local"
+	simdriver "github.com/knitter-cni/knitter/e2e/cluster/sim"
 )
 
-// driverEnv selects the cluster driver; the default is local.
+// driverEnv selects the cluster driver: local (the default), sim or kube.
 const driverEnv = "KNITTER_E2E_DRIVER"
 
 // upTimeout bounds bringing a cluster up, the first `make build` of a clean checkout included.
@@ -83,9 +84,15 @@ func upCluster(ctx context.Context, nodes int) (cluster.Cluster, error) {
 		}
 		return kube.Up(ctx, cfg)
 	case "sim":
-		return nil, fmt.Errorf("%s=%s: that driver is not built yet; use local or kube", driverEnv, driver)
+		bootstrap, err := filepath.Abs(filepath.Join("testdata", "bootstrap.yaml"))
+		if err != nil {
+			return nil, err
+		}
+		// Ginkgo's seed (--seed) orders the specs; it seeds the simulated world too, so that one
+		// seed replays a run.
+		return simdriver.Up(ctx, simdriver.Config{Seed: uint64(GinkgoRandomSeed()), Nodes: nodes, Bootstrap: bootstrap, Progress: GinkgoWriter})
 	}
-	return nil, fmt.Errorf("%s=%q: unknown driver; use local or kube (sim is planned)", driverEnv, driver)
+	return nil, fmt.Errorf("%s=%q: unknown driver; use local, sim or kube", driverEnv, driver)
 }
 
 // leftoverLister is implemented by drivers that can say what of a cluster is still on the machine.

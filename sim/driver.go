@@ -118,6 +118,9 @@ func (c *Cluster) addNode() (*simNode, error) {
 	for _, nic := range ClusterNICs {
 		dp.AddNIC(nic, 1500)
 	}
+	for _, kind := range []string{"uts", "ipc", "mnt", "pid", "user", "cgroup", "time"} {
+		dp.AddForeign("/proc/self/ns/"+kind, kind) // the machine's namespace files that are no network namespaces
+	}
 	client := fakemanager.New(c.sys.mgr)
 	client.SetDown(c.sys.mgr == nil)
 	nd := &simNode{node: &node{name: fmt.Sprintf("node%d", i+1), dp: dp, client: client, store: fakecheckpoints.New(),
@@ -297,6 +300,9 @@ func (c *Cluster) Manager() *manager.Manager {
 	}
 	return c.sys.mgr
 }
+
+// ManagerRunning reports whether a manager process runs (it may not serve yet).
+func (c *Cluster) ManagerRunning() bool { return c.sys.mgr != nil }
 
 // StopManager stops the manager process; what it stored stays for StartManager.
 func (c *Cluster) StopManager() error {

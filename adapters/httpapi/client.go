@@ -33,6 +33,9 @@ type ClientConfig struct {
 	// PageSize is the limit each request of a List method asks for (it reads every page); 0 means
 	// MaxPageSize.
 	PageSize int
+	// Transport, when set, carries the requests instead of connections to URL's host (TLSConfig
+	// and CAFile are then not used): the simulator serves the API in-process with it.
+	Transport http.RoundTripper
 }
 
 // Client calls the manager's /api/v1 routes. It is safe for concurrent use.
@@ -77,8 +80,12 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if pageSize == 0 {
 		pageSize = MaxPageSize
 	}
+	var rt http.RoundTripper = transport
+	if cfg.Transport != nil {
+		rt = cfg.Transport
+	}
 	return &Client{base: base, token: cfg.Token, pageSize: pageSize, http: &http.Client{
-		Transport: transport,
+		Transport: rt,
 		Timeout:   timeout,
 		// The API never redirects; following one could send the token elsewhere.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

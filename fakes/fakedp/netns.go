@@ -24,6 +24,17 @@ func (f *Fake) NewForeign(kind string) string {
 	return path
 }
 
+// AddForeign makes path a namespace file of another type (kind "uts", ...), as /proc/self/ns/uts
+// is on every machine.
+func (f *Fake) AddForeign(path, kind string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.foreign == nil {
+		f.foreign = map[string]string{}
+	}
+	f.foreign[path] = kind
+}
+
 // CheckNetns implements agent.Dataplane.
 func (f *Fake) CheckNetns(_ context.Context, path string) error {
 	f.mu.Lock()
