@@ -28,6 +28,9 @@ FUZZTIME   ?= 10s
 SEEDS      ?= 1..500
 JOBS       ?= 2
 E2E_PKG    ?= ./e2e/...
+# E2E_DRIVERS are the drivers make test-e2e runs the suite on, in order; the sim run is the suite
+# alone (./e2e/), the local run E2E_PKG.
+E2E_DRIVERS ?= sim local
 E2E_FLAGS  ?=
 E2E_TIMEOUT ?= 60m
 # -s -w drops the symbol table and DWARF: knitter-plugin is exec'd once per CNI call, so its size and
@@ -88,12 +91,19 @@ test-ut: ## Run unit tests with -race, all packages but e2e (PKG=./core/... narr
 	echo "$(strip $(GO) test -race -count=1 $(TESTFLAGS)) <$$(wc -w <<<"$$pkgs") packages>"; \
 	$(GO) test -race -count=1 $(TESTFLAGS) $$pkgs
 
-test-e2e: ## Run the ginkgo e2e suite (E2E_FLAGS to the test binaries, E2E_PKG, E2E_TIMEOUT).
+test-e2e: ## Run the ginkgo e2e suite on the sim driver (seconds, no root), then on local (E2E_DRIVERS, E2E_FLAGS, E2E_PKG, E2E_TIMEOUT).
 	@if [ -z "$$(find e2e -name '*_test.go' -print -quit 2>/dev/null)" ]; then \
 		echo "test-e2e: no e2e suite yet (see issue 4)"; exit 0; \
 	fi; \
-	echo "$(GO) test $(E2E_PKG) -v -count=1 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS)"; \
-	$(GO) test $(E2E_PKG) -v -count=1 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS)
+	times=""; \
+	for d in $(E2E_DRIVERS); do \
+		pkgs="$(E2E_PKG)"; [ "$$d" = local ] || pkgs=./e2e/; \
+		echo "KNITTER_E2E_DRIVER=$$d $(GO) test $$pkgs -v -count=1 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS)"; \
+		t0=$$(date +%s); \
+		KNITTER_E2E_DRIVER=$$d $(GO) test $$pkgs -v -count=1 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS) || exit $$?; \
+		times="$$times $$d $$(( $$(date +%s) - t0 )) s"; \
+	done; \
+	echo "test-e2e:$$times"
 
 test-monitor-integration: ## knitter-monitor against a real kube-apiserver + etcd (KNITTER_KUBE_BIN, else hack/kube-build.sh).
 	@bin="$${KNITTER_KUBE_BIN:-}"; [ -n "$$bin" ] || bin=$$(hack/kube-build.sh); \
@@ -163,4 +173,5 @@ help: ## List targets and variables.
 	@echo "  FUZZTIME     time per fuzz target (default $(FUZZTIME))"
 	@echo "  E2E_FLAGS    flags for the e2e test binaries, e.g. E2E_FLAGS='-ginkgo.focus=overlay -ginkgo.v'"
 	@echo "  E2E_PKG      e2e packages (default $(E2E_PKG)); E2E_TIMEOUT (default $(E2E_TIMEOUT))"
+	@echo "  E2E_DRIVERS  drivers test-e2e runs the suite on (default: $(E2E_DRIVERS))"
 	@echo "  LDFLAGS      linker flags for build (default '$(LDFLAGS)')"

@@ -129,7 +129,9 @@ func (e *pluginExec) FindInPath(name string, _ []string) (string, error) {
 }
 
 // Decode implements invoke.Exec.
-func (e *pluginExec) Decode(b []byte) (version.PluginInfo, error) { return new(version.PluginDecoder).Decode(b) }
+func (e *pluginExec) Decode(b []byte) (version.PluginInfo, error) {
+	return new(version.PluginDecoder).Decode(b)
+}
 
 // runtimeConf is what a Kubernetes runtime passes for the pod's sandbox.
 func runtimeConf(p *cluster.Pod) *libcni.RuntimeConf {

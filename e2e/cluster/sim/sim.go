@@ -59,7 +59,7 @@ type Cluster struct {
 	w        *knsim.Cluster
 	admin    *httpapi.Client
 	api      http.Handler // the manager's REST server, made at the first request
-	cache    string // libcni's cache directory
+	cache    string       // libcni's cache directory
 	down     bool
 	pods     []*podState
 	seq      int
