@@ -79,6 +79,16 @@ func skipLacking(cl cluster.Cluster, ability, fallback string) {
 	Skip(fmt.Sprintf("the %T driver %s", cl, fallback))
 }
 
+// missingWhy is the driver's own words for lacking ability, or a plain statement when it has none.
+func missingWhy(cl cluster.Cluster, ability string) string {
+	if m, ok := cl.(missing); ok {
+		if why := m.Missing(ability); why != "" {
+			return why
+		}
+	}
+	return fmt.Sprintf("the %T driver lacks %s", cl, ability)
+}
+
 // inspectorOf returns the driver's inspector, or skips the spec on drivers without one.
 func inspectorOf(cl cluster.Cluster) cluster.Inspector {
 	GinkgoHelper()

@@ -46,13 +46,16 @@ var (
 // other) share the subnet 10.40.0.0/24 + fd40::/64 and the trunk NIC eth1 of every node, so only
 // the VLAN keeps them apart.
 var _ = Describe("vlan networks", Label("vlan"), func() {
+	// nn is the driver's node namespaces, nil on drivers without: the first spec then checks the
+	// reachability alone, without the trunk's capture.
 	var nn nodeNamespaces
-	BeforeEach(func() {
-		var ok bool
-		if nn, ok = c.(nodeNamespaces); !ok {
+	BeforeEach(func() { nn, _ = c.(nodeNamespaces) })
+	requireNodeNetns := func() {
+		GinkgoHelper()
+		if nn == nil {
 			skipLacking(c, "node-netns", "cannot enter the nodes' network namespaces to look at their trunks")
 		}
-	})
+	}
 	pod := func(ctx SpecContext, node, network string, ips ...string) *cluster.Pod {
 		ns := "e2e"
 		if network == "vl200" {
@@ -86,9 +89,15 @@ var _ = Describe("vlan networks", Label("vlan"), func() {
 		pod(ctx, node2, "vl100", "10.40.0.11/24", "fd40::11/64")
 		pod(ctx, node2, "vl100", "10.40.0.14/24", "fd40::14/64")
 		y := pod(ctx, node2, "vl200", "10.40.0.21/24", "fd40::21/64")
-		capture, err := vlanbpftest.Start(nodeNetns(node2), local.TrunkNIC)
-		Expect(err).NotTo(HaveOccurred())
-		defer capture.Close()
+		var capture *vlanbpftest.Capture
+		if nn != nil {
+			var err error
+			capture, err = vlanbpftest.Start(nodeNetns(node2), local.TrunkNIC)
+			Expect(err).NotTo(HaveOccurred())
+			defer capture.Close()
+		} else {
+			GinkgoWriter.Printf("reachability only, no capture of the trunk: %s\n", missingWhy(c, "node-netns"))
+		}
 
 		for _, dst := range []string{"10.40.0.11", "fd40::11", "10.40.0.14", "10.40.0.13", "fd40::13"} {
 			expectReach(ctx, a, addr(dst))
@@ -103,6 +112,9 @@ var _ = Describe("vlan networks", Label("vlan"), func() {
 		out, err := c.Exec(ctx, a, "ip", "neigh", "replace", "10.40.0.21", "lladdr", macOf(y), "dev", "net1", "nud", "permanent")
 		Expect(err).NotTo(HaveOccurred(), out)
 		expectNoReach(ctx, a, addr("10.40.0.21"))
+		if capture == nil {
+			return
+		}
 
 		frames, err := capture.Frames()
 		Expect(err).NotTo(HaveOccurred())
@@ -127,6 +139,7 @@ var _ = Describe("vlan networks", Label("vlan"), func() {
 	})
 
 	It("keep forwarding while the agent is down and after it restarts, and leave nothing behind after DEL", func(ctx SpecContext) {
+		requireNodeNetns()
 		lc, ok := c.(agentStopper)
 		if !ok {
 			skipLacking(c, "agent-stop", "cannot keep a node's agent down")

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/knitter-cni/knitter/agent"
 	"github.com/knitter-cni/knitter/agent/wire"
@@ -70,7 +71,6 @@ type Cluster struct {
 type simNode struct {
 	*node
 	server  *agent.Server
-	metrics *prometheus.Registry
 	stopped bool
 }
 
@@ -170,7 +170,8 @@ func (c *Cluster) startAgent(nd *simNode) error {
 	if err != nil {
 		return fmt.Errorf("starting the agent of %s: %w", nd.name, err)
 	}
-	nd.agent, nd.server, nd.metrics, nd.stopped = a, agent.NewServer(a, 0), reg, false
+	nd.agent, nd.server, nd.stopped = a, agent.NewServer(a, 0), false
+	nd.server.HandleMetrics(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	c.reclaim(nd)
 	c.w.Record("start agent %s: heartbeat %v peers %v", nd.name, a.Heartbeat(context.Background()), a.PollPeers(context.Background()))
 	return nil
@@ -390,13 +391,22 @@ func (c *Cluster) Checkpoints(node string) ([]string, error) {
 	return out, nil
 }
 
-// AgentMetrics is the registry of node's running agent.
-func (c *Cluster) AgentMetrics(node string) (*prometheus.Registry, error) {
+// AgentMetrics is GET /metrics on node's agent handler, as root reads it from the agent's socket:
+// the text exposition of the running agent's metrics.
+func (c *Cluster) AgentMetrics(node string) ([]byte, error) {
 	nd, err := c.node(node)
 	if err != nil {
 		return nil, err
 	}
-	return nd.metrics, nil
+	if nd.stopped {
+		return nil, fmt.Errorf("the agent of %s: %w", node, ErrAgentDown)
+	}
+	rec := httptest.NewRecorder()
+	nd.server.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != 200 {
+		return nil, fmt.Errorf("GET /metrics on the agent of %s: %d %s", node, rec.Code, rec.Body)
+	}
+	return rec.Body.Bytes(), nil
 }
 
 // StopAgent stops node's agent process: its loops do not run and its socket refuses calls. Its

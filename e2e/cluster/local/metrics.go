@@ -1,14 +1,11 @@
 package local
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/knitter-cni/knitter/e2e/cluster"
@@ -42,31 +39,9 @@ func (c *Cluster) AgentMetric(ctx context.Context, node, series string) (float64
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		return 0, fmt.Errorf("%s's agent metrics: HTTP %d: %s", node, resp.StatusCode, b)
 	}
-	v, err := seriesValue(resp.Body, series)
+	v, err := cluster.SeriesValue(resp.Body, series)
 	if err != nil {
 		return 0, fmt.Errorf("%s's agent metrics: %w", node, err)
 	}
 	return v, nil
-}
-
-// seriesValue finds series in a Prometheus text exposition and parses its value.
-func seriesValue(r io.Reader, series string) (float64, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), series+" ")
-		if !ok {
-			continue
-		}
-		value, _, _ := strings.Cut(rest, " ") // a timestamp may follow
-		v, err := strconv.ParseFloat(value, 64)
-		if err != nil {
-			return 0, fmt.Errorf("series %s has value %q: %w", series, value, err)
-		}
-		return v, nil
-	}
-	if err := sc.Err(); err != nil {
-		return 0, err
-	}
-	return 0, fmt.Errorf("no series %s", series)
 }

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -120,7 +121,8 @@ func (c *Cluster) Echo(_ context.Context, from *cluster.Pod, dst netip.Addr, tim
 }
 
 // Exec implements cluster.Cluster for what the simulated dataplane holds: `ip [-4|-6] route [show]
-// [default]`, `ip [-4|-6] addr [show]` and `ip link [show]`, printed as iproute2 prints them.
+// [default]`, `ip [-4|-6] addr [show]` and `ip link [show]`, printed as iproute2 prints them, and
+// static neighbour entries (`ip neigh replace|show`).
 // Anything else is an error saying the sim does not model it.
 func (c *Cluster) Exec(_ context.Context, pod *cluster.Pod, argv ...string) (string, error) {
 	if err := c.lock(); err != nil {
@@ -134,11 +136,47 @@ func (c *Cluster) Exec(_ context.Context, pod *cluster.Pod, argv ...string) (str
 	if dp.Links(pod.Netns) == nil {
 		return "", fmt.Errorf("%v in pod %s: the sandbox's network namespace is gone", argv, pod.Key())
 	}
+	if out, ok, err := c.neigh(pod, dp.Links(pod.Netns), argv); ok {
+		return out, err
+	}
 	return execIP(dp.Links(pod.Netns), argv)
 }
 
+// neigh runs `ip neigh replace ADDR lladdr MAC dev IF [nud permanent]` and `ip neigh [show]`
+// against the pod's static neighbour entries, which the driver keeps (ok false for other
+// commands). An entry changes how a pod finds a destination's MAC, never the L2 segment its frames
+// are on, so Reach does not look at them: a pod of VLAN 100 that knows a VLAN 200 pod's MAC still
+// sends its frames tagged 100.
+func (c *Cluster) neigh(pod *cluster.Pod, links []fakedp.Link, argv []string) (string, bool, error) {
+	if len(argv) < 2 || argv[0] != "ip" || argv[1] != "neigh" && argv[1] != "neighbor" && argv[1] != "n" {
+		return "", false, nil
+	}
+	args := argv[2:]
+	if len(args) == 0 || args[0] == "show" || args[0] == "list" {
+		return strings.Join(c.neighbours[pod.Netns], ""), true, nil
+	}
+	if args[0] != "replace" && args[0] != "add" || len(args) < 6 || args[2] != "lladdr" || args[4] != "dev" {
+		return "", true, fmt.Errorf("exec %q: %w", argv, errNotModelled)
+	}
+	ip, err := netip.ParseAddr(args[1])
+	if err != nil {
+		return "", true, fmt.Errorf("exec %q: %q is no address", argv, args[1])
+	}
+	if !slices.ContainsFunc(links, func(l fakedp.Link) bool { return l.Name == args[5] }) {
+		return "", true, fmt.Errorf("exec %q: Cannot find device %q", argv, args[5])
+	}
+	entry := fmt.Sprintf("%s dev %s lladdr %s PERMANENT\n", ip, args[5], args[3])
+	if c.neighbours == nil {
+		c.neighbours = map[string][]string{}
+	}
+	list := slices.DeleteFunc(c.neighbours[pod.Netns], func(e string) bool { return strings.HasPrefix(e, ip.String()+" dev "+args[5]+" ") })
+	c.neighbours[pod.Netns] = append(list, entry)
+	c.w.Record("neigh %s %s", pod.ContainerID, strings.TrimSpace(entry))
+	return "", true, nil
+}
+
 // errNotModelled is Exec's answer to a command the simulated dataplane cannot answer.
-var errNotModelled = errors.New("the sim driver runs no programs; its Exec answers only `ip [-4|-6] route|addr|link [show]` from the in-memory dataplane")
+var errNotModelled = errors.New("the sim driver runs no programs; its Exec answers only `ip [-4|-6] route|addr|link [show]` from the in-memory dataplane and `ip neigh replace|show`")
 
 func execIP(links []fakedp.Link, argv []string) (string, error) {
 	if len(argv) == 0 || argv[0] != "ip" {
@@ -222,7 +260,27 @@ func flags(l fakedp.Link) string {
 	return "BROADCAST,MULTICAST"
 }
 
-var _ cluster.Faults = (*Cluster)(nil)
+var (
+	_ cluster.Faults       = (*Cluster)(nil)
+	_ cluster.AgentMetrics = (*Cluster)(nil)
+)
+
+// AgentMetric implements cluster.AgentMetrics: /metrics of the node's agent handler.
+func (c *Cluster) AgentMetric(_ context.Context, node, series string) (float64, error) {
+	if err := c.lock(); err != nil {
+		return 0, err
+	}
+	defer c.mu.Unlock()
+	text, err := c.w.AgentMetrics(node)
+	if err != nil {
+		return 0, err
+	}
+	v, err := cluster.SeriesValue(bytes.NewReader(text), series)
+	if err != nil {
+		return 0, fmt.Errorf("%s's agent metrics: %w", node, err)
+	}
+	return v, nil
+}
 
 // ForgetPod implements cluster.Faults: the pod object goes and its ports are released, without
 // any DEL; the sandbox and its interfaces stay.

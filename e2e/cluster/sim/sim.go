@@ -55,15 +55,17 @@ type Config struct {
 
 // Cluster is a cluster in the simulator. Its methods are safe for concurrent use: they take turns.
 type Cluster struct {
-	mu       sync.Mutex
-	w        *knsim.Cluster
-	admin    *httpapi.Client
-	api      http.Handler // the manager's REST server, made at the first request
-	cache    string       // libcni's cache directory
-	down     bool
-	pods     []*podState
-	seq      int
-	progress io.Writer
+	mu    sync.Mutex
+	w     *knsim.Cluster
+	admin *httpapi.Client
+	api   http.Handler // the manager's REST server, made at the first request
+	cache string       // libcni's cache directory
+	down  bool
+	pods  []*podState
+	// neighbours are the static neighbour entries Exec made, by sandbox.
+	neighbours map[string][]string
+	seq        int
+	progress   io.Writer
 }
 
 // podState is what the driver keeps of a pod.
@@ -195,7 +197,6 @@ const (
 		"namespaces, links or files but libcni's cache, which Down removes): its world is in memory"
 	noNodeNetns = "the sim driver's nodes are in-memory dataplanes, not network namespaces: there is no trunk " +
 		"to capture frames on and no BPF program to look at"
-	noAgentMetrics = "the sim driver does not read the agents' metrics"
 )
 
 // Missing says why the driver lacks an ability the e2e specs look for ("" when it has it).
@@ -209,8 +210,6 @@ func (c *Cluster) Missing(ability string) string {
 		return noLeftovers
 	case "node-netns":
 		return noNodeNetns
-	case "agent-metrics":
-		return noAgentMetrics
 	}
 	return ""
 }
