@@ -1,7 +1,8 @@
 // Package cluster is what Knitter's end-to-end specs run against: a Cluster of nodes with a manager,
 // on which pods are created and deleted the way a container runtime would. Each world that can run
-// the suite — the local machine's network namespaces (package local), and later the simulator and a
-// real Kubernetes cluster — is a driver implementing Cluster, so that the same specs run on every one.
+// the suite — the local machine's network namespaces (package local), the simulator (package sim)
+// and a real Kubernetes cluster (package kube) — is a driver implementing Cluster, so that the same
+// specs run on every one.
 //
 // Some specs need more than every driver can give: making CNI calls for a pod directly, or looking at
 // a node's checkpoints. Those abilities are optional interfaces (Runtime, Inspector) that specs
