@@ -3,6 +3,8 @@ package sim
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +22,7 @@ import (
 	"github.com/knitter-cni/knitter/agent"
 	"github.com/knitter-cni/knitter/agent/wire"
 	"github.com/knitter-cni/knitter/core/alloc"
+	"github.com/knitter-cni/knitter/core/model"
 	"github.com/knitter-cni/knitter/core/plan"
 	"github.com/knitter-cni/knitter/fakes/fakecheckpoints"
 	"github.com/knitter-cni/knitter/fakes/fakedp"
@@ -46,7 +50,8 @@ var ClusterNICs = []string{"eth0", "eth1", "eth2"}
 type ClusterConfig struct {
 	Seed  uint64
 	Nodes int
-	// AdminToken is the manager's built-in admin bearer token; empty disables it.
+	// AdminToken, "<id>.<secret>", is created as an admin token once the first manager serves (a
+	// record in the store, as knitterctl would make it); empty makes none.
 	AdminToken string
 }
 
@@ -84,11 +89,22 @@ func NewCluster(cfg ClusterConfig) (*Cluster, error) {
 	acfg := alloc.DefaultConfig()
 	c := &Cluster{w: w, sys: newSystem(w, acfg, acfg, PlantNone), cfg: cfg, rng: w.Rand("runtime"), pods: fakepods.New()}
 	c.sys.changed = c.retarget
-	if err := c.startManager(); err != nil {
+	if err := c.sys.start(); err != nil {
 		return nil, err
 	}
 	if st := c.sys.lead(); st != "activated" {
 		return nil, fmt.Errorf("the first manager did not activate: %s", st)
+	}
+	if cfg.AdminToken != "" {
+		id, secret, ok := strings.Cut(cfg.AdminToken, ".")
+		if !ok || id == "" || secret == "" {
+			return nil, fmt.Errorf("admin token: %q is not \"<id>.<secret>\"", cfg.AdminToken)
+		}
+		sum := sha256.Sum256([]byte(secret))
+		if _, err := c.sys.mgr.Do(context.Background(), alloc.CreateTokenCmd{As: alloc.AsActor(alloc.Admin),
+			Token: model.Token{ID: id, Role: model.RoleAdmin, Hash: hex.EncodeToString(sum[:])}}); err != nil {
+			return nil, fmt.Errorf("admin token: %w", err)
+		}
 	}
 	for range cfg.Nodes {
 		if _, err := c.addNode(); err != nil {
@@ -99,7 +115,7 @@ func NewCluster(cfg ClusterConfig) (*Cluster, error) {
 	lead = func() { w.Record("lead %s", c.sys.lead()); w.After(LeadEvery.Milliseconds(), "lead", lead) }
 	tick = func() {
 		if c.sys.serving() {
-			w.Record("tick %v", c.sys.mgr.Tick(context.Background()))
+			w.Record("tick %v", c.sys.tick())
 		}
 		w.After(TickEvery.Milliseconds(), "tick", tick)
 	}
@@ -220,20 +236,6 @@ func (c *Cluster) retarget() {
 	}
 }
 
-// startManager starts a manager process; it serves once a lead step has activated it.
-func (c *Cluster) startManager() error {
-	s := c.sys
-	s.gen++
-	m, err := manager.New(manager.Options{Alloc: s.mcfg, Now: c.w.Clock, AdminToken: c.cfg.AdminToken})
-	if err != nil {
-		return fmt.Errorf("starting manager %d: %w", s.gen, err)
-	}
-	s.mgr, s.term = m, nil
-	c.w.Record("start manager %d", s.gen)
-	s.notify()
-	return nil
-}
-
 // runUntil runs events until done holds (checked before each), or fails once bound of virtual time
 // has passed.
 func (c *Cluster) runUntil(done func() bool, bound time.Duration) error {
@@ -303,11 +305,11 @@ func (c *Cluster) Manager() *manager.Manager {
 }
 
 // ManagerRunning reports whether a manager process runs (it may not serve yet).
-func (c *Cluster) ManagerRunning() bool { return c.sys.mgr != nil }
+func (c *Cluster) ManagerRunning() bool { return c.sys.procs[0].mgr != nil }
 
 // StopManager stops the manager process; what it stored stays for StartManager.
 func (c *Cluster) StopManager() error {
-	if c.sys.mgr == nil {
+	if !c.ManagerRunning() {
 		return errors.New("knitter-manager is not running")
 	}
 	c.sys.crash()
@@ -317,12 +319,13 @@ func (c *Cluster) StopManager() error {
 
 // StartManager starts a manager process and runs the world until it serves.
 func (c *Cluster) StartManager() error {
-	if c.sys.mgr != nil {
+	if c.ManagerRunning() {
 		return errors.New("knitter-manager is running")
 	}
-	if err := c.startManager(); err != nil {
+	if err := c.sys.start(); err != nil {
 		return err
 	}
+	c.w.Record("start manager %d", c.sys.gen)
 	if err := c.runUntil(c.sys.serving, 10*time.Second); err != nil {
 		return fmt.Errorf("knitter-manager does not serve: %w", err)
 	}

@@ -37,8 +37,8 @@ import (
 // callTime is the virtual time that passes before each of the driver's calls.
 const callTime = 100 * time.Millisecond
 
-// adminToken is the manager's admin token, which ManagerClient sends.
-const adminToken = "sim-admin"
+// adminToken is the admin token the cluster is made with, which ManagerClient sends.
+const adminToken = "e2e-admin.sim-admin-secret"
 
 // Config says what cluster Up makes.
 type Config struct {
