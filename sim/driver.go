@@ -468,13 +468,3 @@ func (c *Cluster) CNI(node, verb string, body []byte) (status int, answer []byte
 	}
 	return status, answer, err
 }
-
-// Reach computes whether an echo from the sandbox netns on node to dst is answered now
-// (fakedp.Reach over every node's dataplane).
-func (c *Cluster) Reach(node, netns string, dst netip.Addr) error {
-	hosts := make([]fakedp.Host, len(c.nodes))
-	for i, nd := range c.nodes {
-		hosts[i] = fakedp.Host{Name: nd.name, VTEP: nd.opts.Node.VTEP, DP: nd.dp}
-	}
-	return fakedp.Reach(hosts, node, netns, dst)
-}

@@ -13,6 +13,7 @@ import (
 	"github.com/knitter-cni/knitter/core/alloc"
 	"github.com/knitter-cni/knitter/core/model"
 	"github.com/knitter-cni/knitter/core/netspec"
+	"github.com/knitter-cni/knitter/core/plan"
 )
 
 // clusterPod is one pod of a driver test: its node, sandbox and the ADD's answer.
@@ -123,5 +124,27 @@ func TestClusterManagerRestartDeterministic(t *testing.T) {
 	}
 	if h1, h2 := run(), run(); h1 != h2 {
 		t.Fatalf("one seed, two traces: %s and %s", h1, h2)
+	}
+}
+
+// The reachability invariant holds for pods plumbed as planned, and breaks when a pod of tenant b
+// is plugged into tenant a's bridge (its VNI): a's pods then reach it, on a network they have no
+// port on.
+func TestCheckReachCatchesAWrongVNI(t *testing.T) {
+	c := newTestCluster(t, 2)
+	addPod(t, c, "node1", "a", "a1", nil)
+	addPod(t, c, "node2", "a", "a2", nil)
+	addPod(t, c, "node2", "b", "b1", map[string]string{netspec.NPWGAnnotation: `[{"name": "net", "interface": "eth0", "ips": ["10.5.0.99/24"]}]`})
+	if err := c.CheckReach(); err != nil {
+		t.Fatalf("as planned: %v", err)
+	}
+	dp, _ := c.Dataplane("node2")
+	a2host, _ := dp.Link("", plan.HostIfName("c-a2", "eth0"))
+	if !dp.SetMaster(plan.HostIfName("c-b1", "eth0"), a2host.Master) {
+		t.Fatal("no veth of b1 on node2")
+	}
+	err := c.CheckReach()
+	if err == nil || !strings.Contains(err.Error(), "reaches pod b/b1's 10.5.0.99 on b/net, a network it has no port on") {
+		t.Fatalf("with b1 on a's bridge: %v", err)
 	}
 }

@@ -33,16 +33,42 @@ type Host struct {
 //
 // A VNI or VLAN mix-up (a pod plumbed into another network's segment) therefore shows as no reach.
 func Reach(hosts []Host, from, netns string, dst netip.Addr) error {
-	var all []port
-	src := -1
+	_, err := ReachWho(hosts, from, netns, dst)
+	return err
+}
+
+// Endpoint is one pod interface: its host, namespace and name.
+type Endpoint struct {
+	Host, Netns, Interface string
+}
+
+// ReachWho is Reach that also says which interface answers (the source's own when dst is one of
+// its addresses).
+func ReachWho(hosts []Host, from, netns string, dst netip.Addr) (Endpoint, error) {
+	return Snapshot(hosts).Reach(from, netns, dst)
+}
+
+// Net is the pod interfaces of some hosts as Snapshot found them, for many Reach questions.
+type Net struct {
+	hosts []Host
+	all   []port
+}
+
+// Snapshot reads every pod interface of hosts and the segment it is plugged into.
+func Snapshot(hosts []Host) *Net {
+	n := &Net{hosts: hosts}
 	for i, h := range hosts {
-		if h.Name == from {
-			src = i
-		}
-		all = append(all, h.DP.ports(i)...)
+		n.all = append(n.all, h.DP.ports(i)...)
 	}
+	return n
+}
+
+// Reach is ReachWho on the snapshot.
+func (n *Net) Reach(from, netns string, dst netip.Addr) (Endpoint, error) {
+	hosts, all := n.hosts, n.all
+	src := slices.IndexFunc(hosts, func(h Host) bool { return h.Name == from })
 	if src < 0 {
-		return fmt.Errorf("no host %q", from)
+		return Endpoint{}, fmt.Errorf("no host %q", from)
 	}
 	var mine []port
 	for _, p := range all {
@@ -51,11 +77,11 @@ func Reach(hosts []Host, from, netns string, dst netip.Addr) error {
 		}
 	}
 	if len(mine) == 0 {
-		return fmt.Errorf("network namespace %s on %s has no interfaces", netns, from)
+		return Endpoint{}, fmt.Errorf("network namespace %s on %s has no interfaces", netns, from)
 	}
 	for _, p := range mine {
 		if slices.ContainsFunc(p.addrs, func(a netip.Prefix) bool { return a.Addr() == dst }) {
-			return nil // its own address
+			return Endpoint{Host: from, Netns: netns, Interface: p.name}, nil // its own address
 		}
 	}
 	out, srcAddr, ok := egress(mine, dst)
@@ -63,14 +89,14 @@ func Reach(hosts []Host, from, netns string, dst netip.Addr) error {
 		for _, p := range mine {
 			for _, r := range p.routes {
 				if r.gw.IsValid() && r.dst.Contains(dst) {
-					return fmt.Errorf("%s is off-link from %s on %s: its route goes via gateway %s on %s, and the simulated network has no routers", dst, netns, from, r.gw, p.name)
+					return Endpoint{}, fmt.Errorf("%s is off-link from %s on %s: its route goes via gateway %s on %s, and the simulated network has no routers", dst, netns, from, r.gw, p.name)
 				}
 			}
 		}
-		return fmt.Errorf("no interface of %s on %s has %s on-link, and no route leads there", netns, from, dst)
+		return Endpoint{}, fmt.Errorf("no interface of %s on %s has %s on-link, and no route leads there", netns, from, dst)
 	}
 	if out.down != "" {
-		return fmt.Errorf("%s's way to %s is down: %s", netns, dst, out.down)
+		return Endpoint{}, fmt.Errorf("%s's way to %s is down: %s", netns, dst, out.down)
 	}
 	var why []string
 	for _, p := range all {
@@ -88,13 +114,13 @@ func Reach(hosts []Host, from, netns string, dst netip.Addr) error {
 				why = append(why, fmt.Sprintf("%s holds it, but %s", where, reason))
 				continue
 			}
-			return nil
+			return Endpoint{Host: hosts[p.host].Name, Netns: p.netns, Interface: p.name}, nil
 		}
 	}
 	if len(why) == 0 {
-		return fmt.Errorf("no interface that is up holds %s", dst)
+		return Endpoint{}, fmt.Errorf("no interface that is up holds %s", dst)
 	}
-	return fmt.Errorf("%s on %s (%s, %s) cannot reach %s: %s", netns, from, out.name, out.seg, dst, strings.Join(why, "; "))
+	return Endpoint{}, fmt.Errorf("%s on %s (%s, %s) cannot reach %s: %s", netns, from, out.name, out.seg, dst, strings.Join(why, "; "))
 }
 
 // port is one pod interface and the L2 segment it is plugged into, as Reach sees it.
@@ -288,6 +314,30 @@ func (f *Fake) SetUp(netns, name string, up bool) bool {
 	l, ok := f.spaces[netns][name]
 	if ok {
 		l.Up = up
+	}
+	return ok
+}
+
+// SetMaster moves a node link onto another bridge ("" for none), as a datapath bug that plugs a
+// pod into another network's segment would; false when the node has no link called name.
+func (f *Fake) SetMaster(name, bridge string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l, ok := f.spaces[node][name]
+	if ok {
+		l.Master = bridge
+	}
+	return ok
+}
+
+// SetVLAN retags a vlan port's node end, as a datapath bug that tags a pod's frames with another
+// network's VLAN would; false when the node has no link called name.
+func (f *Fake) SetVLAN(name string, vlan uint16) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l, ok := f.spaces[node][name]
+	if ok {
+		l.VLAN = vlan
 	}
 	return ok
 }

@@ -70,6 +70,9 @@ func TestReachOverlayAcrossHosts(t *testing.T) {
 	expectReach(t, w, "a", a, "10.1.0.6")
 	expectReach(t, w, "a", a, "fd00:1::6")
 	expectReach(t, w, "b", b, "10.1.0.5")
+	if ep, err := fakedp.ReachWho(w.hosts, "a", a, netip.MustParseAddr("10.1.0.6")); err != nil || ep != (fakedp.Endpoint{Host: "b", Netns: b, Interface: "eth0"}) {
+		t.Fatalf("who answers a's echo to 10.1.0.6: %+v %v; want b's eth0", ep, err)
+	}
 	expectNoReach(t, w, "a", a, "10.1.0.7", "no interface that is up holds 10.1.0.7")
 	expectNoReach(t, w, "a", a, "10.9.0.1", "on-link")
 }
@@ -110,6 +113,11 @@ func TestReachWrongVLANIsNoReach(t *testing.T) {
 	expectReach(t, w, "a", a, "10.40.0.11")
 	expectNoReach(t, w, "a", a, "10.40.0.21", "VLAN 200 on trunk kn-trunk0, another segment than VLAN 100")
 	expectNoReach(t, w, "a", a, "10.40.0.20", "VLAN 200")
+	// Retagged to VLAN 100, cy is on a's segment.
+	if !w.hosts[1].DP.SetVLAN(plan.HostIfName("cy", "net1"), 100) {
+		t.Fatal("no vlan port of cy")
+	}
+	expectReach(t, w, "a", a, "10.40.0.21")
 }
 
 func TestReachMacvlanAndDownLinks(t *testing.T) {

@@ -24,7 +24,7 @@ func (t apiTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err := c.lock(); err != nil {
 		return nil, err
 	}
-	defer c.mu.Unlock()
+	defer c.unlock()
 	if !c.w.ManagerRunning() {
 		return nil, errors.New("dial knitter-manager: connection refused (the manager is stopped)")
 	}

@@ -157,7 +157,7 @@ func (c *Cluster) CreatePod(ctx context.Context, spec cluster.PodSpec) (*cluster
 	if err := c.lock(); err != nil {
 		return nil, err
 	}
-	defer c.mu.Unlock()
+	defer c.unlock()
 	known := false
 	for _, n := range c.w.Nodes() {
 		known = known || n.Name == spec.Node
@@ -210,7 +210,7 @@ func (c *Cluster) DeletePod(ctx context.Context, pod *cluster.Pod) error {
 	if err := c.lock(); err != nil {
 		return err
 	}
-	defer c.mu.Unlock()
+	defer c.unlock()
 	ps, i := c.lookup(pod)
 	if ps == nil {
 		return nil
@@ -262,7 +262,7 @@ func (c *Cluster) Add(ctx context.Context, pod *cluster.Pod) (*types100.Result, 
 	if err := c.lock(); err != nil {
 		return nil, err
 	}
-	defer c.mu.Unlock()
+	defer c.unlock()
 	ps, _ := c.lookup(pod)
 	if ps == nil {
 		return nil, fmt.Errorf("pod %s is not in this cluster", pod.Key())
@@ -283,7 +283,7 @@ func (c *Cluster) Del(ctx context.Context, pod *cluster.Pod) error {
 	if err := c.lock(); err != nil {
 		return err
 	}
-	defer c.mu.Unlock()
+	defer c.unlock()
 	ps, _ := c.lookup(pod)
 	if ps == nil {
 		return fmt.Errorf("pod %s is not in this cluster", pod.Key())
@@ -296,7 +296,7 @@ func (c *Cluster) Check(ctx context.Context, pod *cluster.Pod) error {
 	if err := c.lock(); err != nil {
 		return err
 	}
-	defer c.mu.Unlock()
+	defer c.unlock()
 	ps, _ := c.lookup(pod)
 	if ps == nil {
 		return fmt.Errorf("pod %s is not in this cluster", pod.Key())
@@ -325,7 +325,7 @@ func (c *Cluster) RawAdd(ctx context.Context, call cluster.RawCall) error {
 	if err := c.lock(); err != nil {
 		return err
 	}
-	defer c.mu.Unlock()
+	defer c.unlock()
 	list, rt, err := c.raw(call)
 	if err != nil {
 		return err
@@ -339,7 +339,7 @@ func (c *Cluster) RawDel(ctx context.Context, call cluster.RawCall) error {
 	if err := c.lock(); err != nil {
 		return err
 	}
-	defer c.mu.Unlock()
+	defer c.unlock()
 	list, rt, err := c.raw(call)
 	if err != nil {
 		return err
@@ -352,7 +352,7 @@ func (c *Cluster) RawGC(ctx context.Context, call cluster.RawCall) error {
 	if err := c.lock(); err != nil {
 		return err
 	}
-	defer c.mu.Unlock()
+	defer c.unlock()
 	list, _, err := c.raw(call)
 	if err != nil {
 		return err

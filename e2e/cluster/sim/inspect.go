@@ -55,7 +55,7 @@ func (c *Cluster) PodInterfaces(_ context.Context, pod *cluster.Pod) ([]cluster.
 	if err := c.lock(); err != nil {
 		return nil, err
 	}
-	defer c.mu.Unlock()
+	defer c.unlock()
 	return c.interfaces(pod)
 }
 
@@ -64,7 +64,7 @@ func (c *Cluster) Checkpoints(_ context.Context, node string) ([]string, error) 
 	if err := c.lock(); err != nil {
 		return nil, err
 	}
-	defer c.mu.Unlock()
+	defer c.unlock()
 	return c.w.Checkpoints(node)
 }
 
@@ -73,7 +73,7 @@ func (c *Cluster) NodeLinks(_ context.Context, node string) ([]string, error) {
 	if err := c.lock(); err != nil {
 		return nil, err
 	}
-	defer c.mu.Unlock()
+	defer c.unlock()
 	dp, err := c.w.Dataplane(node)
 	if err != nil {
 		return nil, err
@@ -91,7 +91,7 @@ func (c *Cluster) Ping(ctx context.Context, from *cluster.Pod, dst netip.Addr) e
 	if err := c.lock(); err != nil {
 		return err
 	}
-	defer c.mu.Unlock()
+	defer c.unlock()
 	var err error
 	for sent := time.Duration(0); sent < pingWindow && ctx.Err() == nil; sent += pingInterval {
 		if err = c.w.Reach(from.Node, from.Netns, dst); err == nil {
@@ -110,7 +110,7 @@ func (c *Cluster) Echo(_ context.Context, from *cluster.Pod, dst netip.Addr, tim
 	if err := c.lock(); err != nil {
 		return err
 	}
-	defer c.mu.Unlock()
+	defer c.unlock()
 	err := c.w.Reach(from.Node, from.Netns, dst)
 	c.w.Record("echo %s %s: %v", from.ContainerID, dst, err)
 	if err != nil {
@@ -128,7 +128,7 @@ func (c *Cluster) Exec(_ context.Context, pod *cluster.Pod, argv ...string) (str
 	if err := c.lock(); err != nil {
 		return "", err
 	}
-	defer c.mu.Unlock()
+	defer c.unlock()
 	dp, err := c.w.Dataplane(pod.Node)
 	if err != nil {
 		return "", err
@@ -270,7 +270,7 @@ func (c *Cluster) AgentMetric(_ context.Context, node, series string) (float64, 
 	if err := c.lock(); err != nil {
 		return 0, err
 	}
-	defer c.mu.Unlock()
+	defer c.unlock()
 	text, err := c.w.AgentMetrics(node)
 	if err != nil {
 		return 0, err
@@ -288,7 +288,7 @@ func (c *Cluster) ForgetPod(ctx context.Context, pod *cluster.Pod) error {
 	if err := c.lock(); err != nil {
 		return err
 	}
-	defer c.mu.Unlock()
+	defer c.unlock()
 	ps, _ := c.lookup(pod)
 	if ps == nil {
 		return fmt.Errorf("pod %s is not in this cluster", pod.Key())
@@ -303,7 +303,7 @@ func (c *Cluster) KillSandbox(_ context.Context, pod *cluster.Pod) error {
 	if err := c.lock(); err != nil {
 		return err
 	}
-	defer c.mu.Unlock()
+	defer c.unlock()
 	ps, _ := c.lookup(pod)
 	if ps == nil {
 		return fmt.Errorf("pod %s is not in this cluster", pod.Key())

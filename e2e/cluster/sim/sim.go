@@ -25,6 +25,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -62,6 +63,8 @@ type Cluster struct {
 	cache string       // libcni's cache directory
 	down  bool
 	pods  []*podState
+	// broken are the breaks of the reachability invariant seen so far.
+	broken []string
 	// neighbours are the static neighbour entries Exec made, by sandbox.
 	neighbours map[string][]string
 	seq        int
@@ -125,6 +128,29 @@ func (c *Cluster) lock() error {
 	return nil
 }
 
+// unlock ends the driver's turn, checking the reachability invariant first (sim.Cluster.CheckReach):
+// each pod port reaches the ports of its network and no other network's. A break is printed, kept
+// and reported by Down, so that the suite fails whatever spec made it.
+func (c *Cluster) unlock() {
+	defer c.mu.Unlock()
+	err := c.w.CheckReach()
+	if err == nil {
+		return
+	}
+	msg := err.Error()
+	if len(c.broken) == 0 || c.broken[len(c.broken)-1] != msg {
+		c.broken = append(c.broken, msg)
+		fmt.Fprintf(c.progress, "reachability invariant broken at %s of virtual time: %s\n", c.w.Now(), msg)
+	}
+}
+
+// Broken lists the breaks of the reachability invariant so far.
+func (c *Cluster) Broken() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.broken)
+}
+
 // Hash is the trace hash of the simulated world so far.
 func (c *Cluster) Hash() string {
 	c.mu.Lock()
@@ -159,7 +185,7 @@ func (c *Cluster) StopManager(context.Context) error {
 	if err := c.lock(); err != nil {
 		return err
 	}
-	defer c.mu.Unlock()
+	defer c.unlock()
 	return c.w.StopManager()
 }
 
@@ -168,7 +194,7 @@ func (c *Cluster) StartManager(context.Context) error {
 	if err := c.lock(); err != nil {
 		return err
 	}
-	defer c.mu.Unlock()
+	defer c.unlock()
 	return c.w.StartManager()
 }
 
@@ -182,7 +208,11 @@ func (c *Cluster) Down(context.Context) error {
 	}
 	c.down = true
 	fmt.Fprintf(c.progress, "sim cluster down after %s of virtual time, trace %s\n", c.w.Now(), c.w.Hash())
-	return os.RemoveAll(c.cache)
+	err := os.RemoveAll(c.cache)
+	if len(c.broken) > 0 {
+		err = errors.Join(err, fmt.Errorf("the reachability invariant broke %d times; the first: %s", len(c.broken), c.broken[0]))
+	}
+	return err
 }
 
 // What the driver cannot do, and why: the e2e specs skip with these words.
