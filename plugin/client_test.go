@@ -2,6 +2,8 @@ package plugin
 
 import (
 	"bufio"
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -171,5 +173,36 @@ func TestConfigDefaultsAndGCAttachments(t *testing.T) {
 		if _, err := LoadConfig([]byte(bad)); err == nil {
 			t.Errorf("%s loaded", bad)
 		}
+	}
+}
+
+// An Exchange carries the calls instead of the socket: the plugin encodes, sends the verb's body
+// and decodes the answer, error or result, as it does from the socket.
+func TestExchangeCarriesTheCalls(t *testing.T) {
+	var verbs []string
+	var sent wire.Request
+	answer := func(status int, body string) Exchange {
+		return func(_ context.Context, verb string, b []byte) (int, []byte, error) {
+			verbs = append(verbs, verb)
+			if err := json.Unmarshal(b, &sent); err != nil {
+				t.Fatal(err)
+			}
+			return status, []byte(body), nil
+		}
+	}
+	var out strings.Builder
+	p := &Plugin{Out: &out, Exchange: answer(200, `{"result":{"interfaces":[{"name":"eth0","mac":"02:00:00:00:00:01","sandbox":"/run/netns/c1"}],"ips":[{"interface":0,"address":"10.1.0.5/24"}]}}`)}
+	if err := p.Add(args("/nonexistent/agent.sock", "")); err != nil {
+		t.Fatalf("ADD through the exchange: %v", err)
+	}
+	if sent.ContainerID != "c1" || sent.Netns != "/run/netns/c1" || !strings.Contains(out.String(), `"10.1.0.5/24"`) {
+		t.Fatalf("sent %+v, printed %s", sent, out.String())
+	}
+	p.Exchange = answer(503, `{"code":11,"msg":"knitter-manager is unavailable"}`)
+	wantCode(t, p.Del(args("/nonexistent/agent.sock", "")), types.ErrTryAgainLater, "unavailable")
+	p.Exchange = func(context.Context, string, []byte) (int, []byte, error) { return 0, nil, errors.New("connection refused") }
+	wantCode(t, p.Check(args("/nonexistent/agent.sock", "")), types.ErrTryAgainLater, "connection refused")
+	if strings.Join(verbs, ",") != "add,del" {
+		t.Fatalf("verbs sent: %v", verbs)
 	}
 }

@@ -230,3 +230,39 @@ func TestClientErrors(t *testing.T) {
 	_, err = NewClient(ClientConfig{URL: "https://x", CAFile: "/nonexistent/ca.crt"})
 	wantCode(t, err, model.CodeInvalid, "ca_file")
 }
+
+// roundTripFunc is an http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A Transport carries the requests instead of connections to the URL's host, which need not exist.
+func TestClientTransport(t *testing.T) {
+	var paths []string
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths = append(paths, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"name":"acme","tenant":"acme","type":"overlay"}`))
+	})
+	c, err := NewClient(ClientConfig{URL: "https://manager.invalid:9527", Token: "t.s", Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec.Result(), nil
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got(c.GetNetwork(context.Background(), "acme", "net")).must(t)
+	if len(paths) != 1 || paths[0] != "GET /api/v1/tenants/acme/networks/net Bearer t.s" {
+		t.Fatalf("requests carried: %v", paths)
+	}
+	refused, err := NewClient(ClientConfig{URL: "https://manager.invalid:9527", Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+		return nil, errors.New("connection refused")
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := refused.ListTenants(context.Background()); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("a transport that cannot connect: %v; want ErrUnavailable", err)
+	}
+}
