@@ -200,7 +200,9 @@ func TestExchangeCarriesTheCalls(t *testing.T) {
 	}
 	p.Exchange = answer(503, `{"code":11,"msg":"knitter-manager is unavailable"}`)
 	wantCode(t, p.Del(args("/nonexistent/agent.sock", "")), types.ErrTryAgainLater, "unavailable")
-	p.Exchange = func(context.Context, string, []byte) (int, []byte, error) { return 0, nil, errors.New("connection refused") }
+	p.Exchange = func(context.Context, string, []byte) (int, []byte, error) {
+		return 0, nil, errors.New("connection refused")
+	}
 	wantCode(t, p.Check(args("/nonexistent/agent.sock", "")), types.ErrTryAgainLater, "connection refused")
 	if strings.Join(verbs, ",") != "add,del" {
 		t.Fatalf("verbs sent: %v", verbs)
