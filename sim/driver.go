@@ -146,10 +146,15 @@ func (c *Cluster) addNode() (*simNode, error) {
 		NetnsExists: func(p string) bool { return dp.Links(p) != nil },
 		Logger:      slog.New(slog.DiscardHandler),
 	}
+	// The peer gate's wait runs the world: the other agents apply the node set meanwhile.
+	client.Block = func(done func() bool, bound time.Duration) {
+		err := c.runUntil(done, bound)
+		c.w.Record("gate %s: %v", nd.name, err)
+	}
+	c.nodes = append(c.nodes, nd)
 	if err := c.startAgent(nd); err != nil {
 		return nil, err
 	}
-	c.nodes = append(c.nodes, nd)
 	w := c.w
 	var beat, poll, reclaim func()
 	beat = func() {
@@ -174,6 +179,20 @@ func (c *Cluster) addNode() (*simNode, error) {
 	w.After(PeerPoll.Milliseconds(), "peers "+nd.name, poll)
 	w.After(ReclaimEvery.Milliseconds(), "reclaim "+nd.name, reclaim)
 	return nd, nil
+}
+
+// AddNode adds a node and starts its agent, which registers and watches the node set once before
+// it returns; the other agents learn of it on their next watch.
+func (c *Cluster) AddNode() (NodeInfo, error) {
+	if len(c.nodes) >= 250 {
+		return NodeInfo{}, fmt.Errorf("the cluster has %d nodes, the most it can have", len(c.nodes))
+	}
+	nd, err := c.addNode()
+	if err != nil {
+		return NodeInfo{}, err
+	}
+	c.w.Record("add node %s", nd.name)
+	return NodeInfo{Name: nd.name, VTEP: nd.opts.Node.VTEP}, nil
 }
 
 // startAgent starts nd's agent process over its checkpoint store as knitter-agent starts: it

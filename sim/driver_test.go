@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/knitter-cni/knitter/agent"
 	"github.com/knitter-cni/knitter/agent/wire"
 	"github.com/knitter-cni/knitter/core/alloc"
 	"github.com/knitter-cni/knitter/core/model"
@@ -146,5 +147,40 @@ func TestCheckReachCatchesAWrongVNI(t *testing.T) {
 	err := c.CheckReach()
 	if err == nil || !strings.Contains(err.Error(), "reaches pod b/b1's 10.5.0.99 on b/net, a network it has no port on") {
 		t.Fatalf("with b1 on a's bridge: %v", err)
+	}
+}
+
+// A node's first overlay ADD right after it joins waits in the peer gate, in virtual time, until
+// the other agents have applied its registration: the pod is reachable from them the moment the
+// ADD returns, and the gate counts a pass, no timeout.
+func TestClusterPeerGateWaits(t *testing.T) {
+	c := newTestCluster(t, 5)
+	a1 := addPod(t, c, "node1", "a", "a1", nil)
+	n3, err := c.AddNode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := c.Now()
+	a3 := addPod(t, c, n3.Name, "a", "a3", nil)
+	if err := c.Reach("node1", a1.netns, a3.addr(t)); err != nil {
+		t.Fatalf("node1's pod cannot reach the new node's pod right after its ADD: %v", err)
+	}
+	if err := c.CheckReach(); err != nil {
+		t.Fatal(err)
+	}
+	text, err := c.AgentMetrics(n3.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`knitter_agent_peer_gate_total{outcome="passed"} 1`} {
+		if !strings.Contains(string(text), want) {
+			t.Fatalf("node3's metrics lack %s:\n%s", want, text)
+		}
+	}
+	if strings.Contains(string(text), `outcome="timeout"} 1`) {
+		t.Fatalf("the gate timed out:\n%s", text)
+	}
+	if waited := c.Now() - before; waited > agent.PeerGateWait {
+		t.Fatalf("the ADD took %s of virtual time", waited)
 	}
 }

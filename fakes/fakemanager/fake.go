@@ -20,7 +20,11 @@ type Client struct {
 	M *manager.Manager
 	// Wait is how long WatchNodes waits for a change; 0 answers at once.
 	Wait time.Duration
-	down atomic.Bool
+	// Block, when set, is how WaitPeersApplied waits instead (Wait is not used for it): it must let
+	// the world run until done holds or bound has passed. The simulator steps its other events in
+	// it, so that the agents behind apply the node set while the peer gate waits, on one goroutine.
+	Block func(done func() bool, bound time.Duration)
+	down  atomic.Bool
 }
 
 var _ agent.ManagerClient = (*Client)(nil)
@@ -132,7 +136,25 @@ func (c *Client) WaitPeersApplied(ctx context.Context, node string, wait time.Du
 	if err := c.check(); err != nil {
 		return nil, err
 	}
+	if c.Block != nil {
+		var behind []string
+		var err error
+		c.Block(func() bool {
+			if err = c.check(); err == nil {
+				behind, err = c.M.WaitPeersApplied(ended, node)
+			}
+			return err != nil || len(behind) == 0
+		}, wait)
+		return behind, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, min(wait, c.Wait))
 	defer cancel()
 	return c.M.WaitPeersApplied(ctx, node)
 }
+
+// ended is a context that has ended: the manager's wait answers at once with it.
+var ended = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
