@@ -223,6 +223,12 @@ func (c *checker) final() {
 	if len(pods) != len(want) {
 		c.fail(Liveness, "pods-converge", "the manager holds %d pods; %d want to be up", len(pods), len(want))
 	}
+	if ns := c.wl.nodes; ns != nil && c.failed == nil {
+		// The agents here do not watch the node set: ports on two nodes need not reach each other.
+		if err := checkReach(c.sys.mgr, ns.list, false); err != nil {
+			c.fail(Safety, "pods-reach", "%v", err)
+		}
+	}
 }
 
 func head(xs []string, n int) []string { return xs[:min(n, len(xs))] }
