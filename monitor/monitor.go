@@ -40,6 +40,10 @@ type Config struct {
 	// NetworkStatus makes the monitor write the network-status annotation of bound pods. Turn it off
 	// when Multus is the cluster's CNI: Multus writes the annotation itself.
 	NetworkStatus bool
+	// AllocateAtAdd leaves every allocation to the agent's CNI ADD: the monitor allocates no pod
+	// ahead of its sandbox (it still releases, reconciles and writes the network status). The
+	// default, pre-allocation, takes the manager's write out of the ADD's path.
+	AllocateAtAdd bool
 }
 
 func (c Config) withDefaults() Config {

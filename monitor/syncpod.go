@@ -66,6 +66,21 @@ func (m *Monitor) ensureAllocated(ctx context.Context, pod *corev1.Pod) error {
 		return nil
 	}
 	key := podKey(pod)
+	if m.cfg.AllocateAtAdd {
+		// The agent allocates at ADD; the monitor learns the pod has ports once it does.
+		_, err := m.mgr.Pod(ctx, uid)
+		switch {
+		case model.CodeOf(err) == model.CodeNotFound:
+			return nil // the pod's status update after its ADD brings it back
+		case err != nil:
+			return fmt.Errorf("reading pod %s's ports: %w", key, err)
+		}
+		m.mu.Lock()
+		m.known[uid] = true
+		delete(m.seen, uid)
+		m.mu.Unlock()
+		return nil
+	}
 	res, err := m.resolve(ctx, pod)
 	if err != nil {
 		if transient(err) {

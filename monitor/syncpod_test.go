@@ -16,6 +16,8 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/cache"
 
+	"github.com/knitter-cni/knitter/core/alloc"
+	"github.com/knitter-cni/knitter/core/model"
 	"github.com/knitter-cni/knitter/monitor"
 )
 
@@ -347,5 +349,36 @@ func TestNPWGPrefixAndGatewayUsedOrRefused(t *testing.T) {
 		if _, ok := e.managerPod(uid); ok {
 			t.Fatalf("%s got ports", uid)
 		}
+	}
+}
+
+// TestAllocateAtAddLeavesAllocationToTheAgent: with AllocateAtAdd a new pod gets no ports from the
+// monitor; once the agent's ADD allocated them, the monitor releases them when the pod goes.
+func TestAllocateAtAddLeavesAllocationToTheAgent(t *testing.T) {
+	e := newEnv(t, monitor.Config{AllocateAtAdd: true})
+	p := e.pod("web", "u1", nil)
+	e.add(p)
+	e.m.PodAdded(p)
+	e.drain()
+	if _, ok := e.managerPod("u1"); ok || e.mgr.Calls("AllocatePod") != 0 {
+		t.Fatalf("the monitor allocated (%d calls); want the agent's ADD to", e.mgr.Calls("AllocatePod"))
+	}
+	// The agent's ADD allocates.
+	e.mgr.Do(func(s *alloc.State) {
+		if _, _, err := s.Apply(alloc.AllocatePodCmd{As: alloc.AsSystem, PodRequest: alloc.PodRequest{
+			Pod: model.PodRef{UID: "u1", Namespace: "acme", Name: "web"}, Tenant: "acme",
+			Requests: []model.AttachRequest{{Network: "net", Interface: "eth0", DefaultRoute: true}}}}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	e.sync(p)
+	e.remove(p)
+	e.m.PodDeleted(p)
+	e.drain()
+	if _, ok := e.managerPod("u1"); ok {
+		t.Fatal("the deleted pod's ports are still allocated")
+	}
+	if e.mgr.Calls("AllocatePod") != 0 {
+		t.Fatal("the monitor allocated")
 	}
 }

@@ -38,6 +38,9 @@ type Config struct {
 	// NetworkStatus writes pods' network-status annotation. Default true; turn it off behind Multus,
 	// which writes the annotation itself.
 	NetworkStatus *bool `json:"network_status,omitempty"`
+	// AllocateAtAdd leaves allocation to the agents' CNI ADD instead of pre-allocating each pod's
+	// ports when it is created (see monitor.Config). Default false.
+	AllocateAtAdd bool `json:"allocate_at_add,omitempty"`
 	// Resync is the informers' resync period (every pod is synced again). Default 10m.
 	Resync Duration `json:"resync,omitzero"`
 	// LogLevel is debug, info, warn or error. Default info.

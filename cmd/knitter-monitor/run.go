@@ -80,7 +80,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	defer broadcaster.Shutdown()
 	recorder := broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "knitter-monitor"})
 
-	m, err := monitor.New(monitor.Config{OrphanGrace: time.Duration(cfg.OrphanGrace), NodeGrace: time.Duration(cfg.NodeGrace), NetworkStatus: *cfg.NetworkStatus},
+	m, err := monitor.New(monitor.Config{OrphanGrace: time.Duration(cfg.OrphanGrace), NodeGrace: time.Duration(cfg.NodeGrace), NetworkStatus: *cfg.NetworkStatus,
+		AllocateAtAdd: cfg.AllocateAtAdd},
 		monitor.Deps{Kube: client, Informers: factory, NADs: nads, Manager: ManagerClient{C: mgr}, Recorder: recorder,
 			Clock: monitor.WallClock{}, Metrics: metrics, Log: log})
 	if err != nil {
