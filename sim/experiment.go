@@ -2,7 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -19,6 +18,11 @@ type Settings struct {
 	Faults   *bool   `json:"faults,omitempty"`
 	Monitor  *bool   `json:"monitor,omitempty"`
 	Plant    *string `json:"plant,omitempty"`
+	// The knobs (sim/knobs.go): the manager's cooldown (a duration, 0s for off), the monitor's
+	// pre-allocation (false: the agent allocates at ADD) and its reconcile period.
+	Cooldown    *string `json:"cooldown,omitempty"`
+	Preallocate *bool   `json:"preallocate,omitempty"`
+	Reconcile   *string `json:"reconcile,omitempty"`
 }
 
 // Variant is one arm of an experiment.
@@ -93,6 +97,23 @@ func (e Experiment) config(v Variant, seed uint64) (Config, error) {
 		if s.Monitor != nil {
 			c.Monitor = *s.Monitor
 		}
+		if s.Cooldown != nil {
+			d, err := time.ParseDuration(*s.Cooldown)
+			if err != nil {
+				return c, fmt.Errorf("cooldown: %q: give a duration such as 30s, or 0s for none", *s.Cooldown)
+			}
+			c.Cooldown, c.NoCooldown = d, d == 0
+		}
+		if s.Preallocate != nil {
+			c.AllocateAtAdd = !*s.Preallocate
+		}
+		if s.Reconcile != nil {
+			d, err := time.ParseDuration(*s.Reconcile)
+			if err != nil || d <= 0 {
+				return c, fmt.Errorf("reconcile: %q: give a positive duration such as 5s", *s.Reconcile)
+			}
+			c.ReconcileEvery = d
+		}
 		if s.Plant != nil {
 			p, err := ParsePlant(*s.Plant)
 			if err != nil {
@@ -117,6 +138,11 @@ type VariantReport struct {
 	// that had ended, left out; -1 where none counted).
 	Latencies []int64   `json:"latencies"`
 	Used      []float64 `json:"used"`
+	// AddLatencies are every run's CNI ADD latencies (virtual ms from the sandbox's first ADD
+	// attempt to the one that succeeded) and Leaks every leaked port set's lifetime (virtual ms
+	// from the pod object's deletion to the reconcile's release), seed by seed (Measures).
+	AddLatencies []int64 `json:"add_latencies"`
+	Leaks        []int64 `json:"leaks"`
 }
 
 // Report is an experiment's outcome.
@@ -143,6 +169,8 @@ func RunExperiment(e Experiment) Report {
 				vr.Failing = append(vr.Failing, r.Config.Repro())
 			}
 			vr.Latencies = append(vr.Latencies, r.Latencies...)
+			vr.AddLatencies = append(vr.AddLatencies, r.Measures.AddLatencies...)
+			vr.Leaks = append(vr.Leaks, r.Measures.Leaks...)
 			for i, u := range r.Used {
 				if i == len(sum) {
 					sum, cnt = append(sum, 0), append(cnt, 0)
@@ -154,7 +182,8 @@ func RunExperiment(e Experiment) Report {
 			}
 			s := r.Stats
 			for k, n := range map[string]int{"events": s.Events, "allocations": s.Allocated, "releases": s.Released,
-				"retries": s.Retries, "manager crashes": s.Crashes, "partitions": s.Partitions, "watch drops": s.WatchDrops} {
+				"retries": s.Retries, "manager crashes": s.Crashes, "partitions": s.Partitions, "watch drops": s.WatchDrops,
+				"early reuses": r.Measures.EarlyReuses, "adds allocating": r.Measures.AddsAllocating, "leaks": len(r.Measures.Leaks)} {
 				vr.Mean[k] += float64(n)
 			}
 		}
@@ -196,19 +225,23 @@ func (r Report) Markdown() string {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("\n| variant | allocations | time to allocate p50 | p90 | p99 | max (virtual ms) |\n|---|---|---|---|---|---|\n")
-	for _, v := range r.Variants {
-		l := slices.Clone(v.Latencies)
-		slices.Sort(l)
-		q := func(f float64) int64 {
-			if len(l) == 0 {
-				return 0
-			}
-			return l[int(f*float64(len(l)-1))]
+	for _, t := range []struct {
+		head string
+		of   func(VariantReport) []int64
+	}{
+		{"allocations | time to allocate p50", func(v VariantReport) []int64 { return v.Latencies }},
+		{"CNI ADDs | ADD latency p50", func(v VariantReport) []int64 { return v.AddLatencies }},
+		{"leaks | leak lifetime p50", func(v VariantReport) []int64 { return v.Leaks }},
+	} {
+		fmt.Fprintf(&b, "\n| variant | %s | p90 | p99 | max (virtual ms) |\n|---|---|---|---|---|---|\n", t.head)
+		for _, v := range r.Variants {
+			l := t.of(v)
+			q := quantiles(l)
+			fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d |\n", v.Name, len(l), q[0], q[1], q[2], q[3])
 		}
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d |\n", v.Name, len(l), q(0.5), q(0.9), q(0.99), q(1))
 	}
-	b.WriteString("\n![time to allocate per variant](latency.png)\n\n![used addresses over virtual time per variant](utilisation.png)\n")
+	b.WriteString("\n![time to allocate per variant](latency.png)\n\n![used addresses over virtual time per variant](utilisation.png)\n" +
+		"\n![CNI ADD latency per variant](add-latency.png)\n\n![leaked ports' lifetime per variant](leaks.png)\n")
 	for _, v := range r.Variants {
 		if len(v.Failing) > 0 {
 			fmt.Fprintf(&b, "\n%s failed %d seeds; the first: `%s`\n", v.Name, len(v.Failing), v.Failing[0])

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -13,6 +14,13 @@ func TestParseExperimentErrors(t *testing.T) {
 		{"name: x\nseeds: {from: 1, to: 2}\nvariants: [{name: a}, {name: a}]\n", "variants[1].name"},
 		{"name: x\nseeds: {from: 1, to: 2}\nvariants: [{name: a, plant: nope}]\n", "no-cooldown"},
 		{"name: x\nseeds: {from: 1, to: 2}\nvariants: [{name: a, duration: soon}]\n", "duration"},
+		{"name: x\nseeds: {from: 1, to: 2}\nvariants: [{name: a, cooldown: long}]\n", "cooldown"},
+		{"name: x\nseeds: {from: 1, to: 2}\nvariants: [{name: a, cooldown: -1s}]\n", "cooldown"},
+		{"name: x\nseeds: {from: 1, to: 2}\nvariants: [{name: a, preallocate: false}]\n", "preallocate"},
+		{"name: x\nseeds: {from: 1, to: 2}\nvariants: [{name: a, reconcile: 5s}]\n", "reconcile"},
+		{"name: x\nseeds: {from: 1, to: 2}\nvariants: [{name: a, monitor: true, reconcile: 2m}]\n", "reconcile"},
+		{"name: x\nseeds: {from: 1, to: 2}\nvariants: [{name: a, monitor: true, reconcile: 0s}]\n", "reconcile"},
+		{"name: x\nseeds: {from: 1, to: 2}\nvariants: [{name: a, preallocate: maybe}]\n", "preallocate"},
 	} {
 		if _, err := ParseExperiment([]byte(tc.in)); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v; want one naming %q", tc.in, err, tc.want)
@@ -39,6 +47,43 @@ func TestExperimentComparesVariants(t *testing.T) {
 		t.Fatalf("markdown:\n%s", md)
 	}
 	if again := RunExperiment(e); again.Markdown() != md {
+		t.Fatal("the same experiment gave another report")
+	}
+}
+
+// TestKnobsChangeTheirMeasures: each knob moves the measure it is for, over the same seeds, and
+// the same experiment gives the same report.
+func TestKnobsChangeTheirMeasures(t *testing.T) {
+	e, err := ParseExperiment([]byte(`{"name": "knobs", "seeds": {"from": 1, "to": 3},
+		"base": {"nodes": 3, "pods": 15, "duration": "20s", "monitor": true},
+		"variants": [{"name": "defaults"}, {"name": "no cooldown", "cooldown": "0s"},
+			{"name": "at ADD", "preallocate": false}, {"name": "reconcile 15s", "reconcile": "15s"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := RunExperiment(e)
+	v := map[string]VariantReport{}
+	for _, vr := range rep.Variants {
+		if vr.Kinds[OK] != vr.Runs {
+			t.Fatalf("%s: %v; want every run ok (first: %s)", vr.Name, vr.Kinds, vr.Failing)
+		}
+		v[vr.Name] = vr
+	}
+	def := v["defaults"]
+	if def.Mean["early reuses"] != 0 || v["no cooldown"].Mean["early reuses"] == 0 {
+		t.Errorf("early reuses: %.1f with the cooldown, %.1f without; want 0 and more than 0",
+			def.Mean["early reuses"], v["no cooldown"].Mean["early reuses"])
+	}
+	if at, pre := v["at ADD"].Mean["adds allocating"], def.Mean["adds allocating"]; at <= pre || at < 0.9*v["at ADD"].Mean["allocations"] {
+		t.Errorf("ADDs that allocated: %.1f pre-allocated, %.1f at ADD (of %.1f allocations); want most at ADD and fewer pre-allocated",
+			pre, at, v["at ADD"].Mean["allocations"])
+	}
+	if len(def.Leaks) == 0 || quantiles(v["reconcile 15s"].Leaks)[3] <= quantiles(def.Leaks)[3] {
+		t.Errorf("leak lifetimes: %v with a 5s reconcile, %v with 15s; want leaks, living longer with 15s", def.Leaks, v["reconcile 15s"].Leaks)
+	}
+	a, _ := json.Marshal(rep)
+	b, _ := json.Marshal(RunExperiment(e))
+	if string(a) != string(b) {
 		t.Fatal("the same experiment gave another report")
 	}
 }

@@ -34,6 +34,8 @@ type checker struct {
 	// index, when set (a scale run), holds every acknowledged address and MAC: step checks
 	// nothing per event, acked and released check uniqueness as they happen.
 	index *ackIndex
+	// probe, when set (an experiment's run), measures as the run goes.
+	probe *probe
 }
 
 func (c *checker) fail(kind Kind, name, format string, args ...any) {
@@ -49,7 +51,11 @@ func (c *checker) fail(kind Kind, name, format string, args ...any) {
 func (c *checker) allocated(p *simPod) {
 	for _, ip := range p.ips {
 		k := p.network + "|" + ip.String()
-		if at, ok := c.freed[k]; ok && c.w.Now() < at+c.cooldown {
+		at, ok := c.freed[k]
+		if c.probe != nil {
+			c.probe.reused(at, ok)
+		}
+		if ok && c.w.Now() < at+c.cooldown {
 			c.fail(Safety, "cooldown", "%s on %s given to %s at %dms, %dms after its release (cooldown %dms)",
 				ip, p.network, p.uid, c.w.Now(), c.w.Now()-at, c.cooldown)
 		}
@@ -79,6 +85,9 @@ const FullEvery = 8
 // nothing itself: acked and released keep unique-address and unique-mac at O(1) a step, and full
 // runs the scans at the phase boundaries.
 func (c *checker) step() {
+	if c.probe != nil {
+		c.probe.step()
+	}
 	if c.failed != nil || c.index != nil {
 		return
 	}

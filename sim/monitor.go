@@ -104,10 +104,14 @@ type kube struct {
 	stats   *Stats
 	// released is told of every release the manager acknowledged to the monitor.
 	released func(uid string)
+	knobs    Knobs
+	probe    *probe // nil: nothing measured
+	// reconciling is set while the monitor's reconcile runs.
+	reconciling bool
 }
 
-func newKube(w *World, sys *system, nodeNames []string, st *Stats) (*kube, error) {
-	k := &kube{w: w, api: fakekube.New(), sys: sys, rng: w.Rand("kube"), nodeAt: map[string]int64{}, stats: st}
+func newKube(w *World, sys *system, nodeNames []string, st *Stats, knobs Knobs, pr *probe) (*kube, error) {
+	k := &kube{w: w, api: fakekube.New(), sys: sys, rng: w.Rand("kube"), nodeAt: map[string]int64{}, stats: st, knobs: knobs, probe: pr}
 	for _, t := range tenants {
 		if err := k.api.CreateNamespace(t.name); err != nil {
 			return nil, err
@@ -130,8 +134,13 @@ func newKube(w *World, sys *system, nodeNames []string, st *Stats) (*kube, error
 // start builds a monitor process; its caches are what the watch delivered (a restart relists).
 func (k *kube) start() error {
 	k.gen++
-	m, err := monitor.New(monitor.Config{NetworkStatus: true}, monitor.Deps{Kube: k.api.Client, Informers: k.api.Informers,
-		Manager: monMgr{k.sys, func(uid string) { k.released(uid) }}, Recorder: &record.FakeRecorder{}, Clock: worldClock{k.w}})
+	m, err := monitor.New(monitor.Config{NetworkStatus: true, AllocateAtAdd: k.knobs.AllocateAtAdd}, monitor.Deps{Kube: k.api.Client, Informers: k.api.Informers,
+		Manager: monMgr{k.sys, func(uid string) {
+			if k.probe != nil {
+				k.probe.monitorRelease(uid, k.reconciling)
+			}
+			k.released(uid)
+		}}, Recorder: &record.FakeRecorder{}, Clock: worldClock{k.w}})
 	if err != nil {
 		return fmt.Errorf("starting monitor %d: %w", k.gen, err)
 	}
@@ -187,7 +196,10 @@ func (k *kube) step(ctx context.Context) {
 // reconcile is the monitor's periodic full pass.
 func (k *kube) reconcile(ctx context.Context) {
 	k.api.Pump()
-	k.w.Record("monitor reconcile: %v", k.mon.Reconcile(ctx, ""))
+	k.reconciling = true
+	err := k.mon.Reconcile(ctx, "")
+	k.reconciling = false
+	k.w.Record("monitor reconcile: %v", err)
 }
 
 // createPod is the controller's create of p's object, scheduled on its node. A namesake whose

@@ -43,8 +43,10 @@ type Config struct {
 	Plant Plant
 	// KeepTrace keeps every trace line in Result.Trace.
 	KeepTrace bool
-	// Series records Result.Latencies and Result.Used (for experiments' plots).
+	// Series records Result.Latencies, Result.Used and Result.Measures (for experiments).
 	Series bool
+	// Knobs are the product settings experiments vary (sim/knobs.go).
+	Knobs
 }
 
 // SampleEvery is the virtual interval at which a run with Series samples the manager's used
@@ -88,6 +90,8 @@ type Result struct {
 	// With Series: the addresses the manager holds as used (all networks), every SampleEvery of
 	// virtual time from 0; -1 where the manager was not serving.
 	Used []int
+	// With Series: what the knobs change (sim/knobs.go).
+	Measures Measures
 }
 
 // Validate checks a configuration; a run of an invalid one reports a Crash with this error.
@@ -103,6 +107,9 @@ func (c Config) Validate() error {
 	}
 	if c.Monitor && c.Nodes == 0 {
 		return fmt.Errorf("monitor: needs nodes; give --nodes 1 or more with --monitor")
+	}
+	if err := c.Knobs.validate(c.Monitor); err != nil {
+		return err
 	}
 	if c.Duration <= 0 {
 		return fmt.Errorf("duration: %s; give a positive virtual duration such as 2m", c.Duration)
@@ -122,7 +129,7 @@ func (c Config) Repro() string {
 	if c.Plant != PlantNone {
 		s += " --plant " + string(c.Plant)
 	}
-	return s
+	return s + c.Knobs.flags()
 }
 
 // Run runs one simulation. It never panics: a panic is reported as a Crash.
@@ -142,6 +149,7 @@ func Run(cfg Config) (res Result) {
 		return fail(res, Crash, err)
 	}
 	acfg := alloc.DefaultConfig()
+	cfg.Knobs.apply(&acfg)
 	mcfg := acfg
 	if cfg.Plant == PlantNoCooldown {
 		mcfg.Cooldown = 0
@@ -156,6 +164,9 @@ func Run(cfg Config) (res Result) {
 		pods: map[string]*simPod{}, byName: map[string]string{}}
 	chk := &checker{w: w, sys: sys, wl: wl, cooldown: acfg.Cooldown.Milliseconds(), freed: map[string]int64{}}
 	wl.check = chk
+	if cfg.Series {
+		chk.probe = newProbe(w, wl, &res.Measures)
+	}
 
 	if err := sys.startAll(); err != nil {
 		return fail(res, Crash, err)
@@ -181,7 +192,7 @@ func Run(cfg Config) (res Result) {
 			for i, nd := range ns.list {
 				names[i] = nd.name
 			}
-			k, err := newKube(w, sys, names, &wl.stats)
+			k, err := newKube(w, sys, names, &wl.stats, cfg.Knobs, chk.probe)
 			if err != nil {
 				return fail(res, Crash, err)
 			}
@@ -189,9 +200,9 @@ func Run(cfg Config) (res Result) {
 			k.released = wl.monitorReleased
 			var mstep, rec func()
 			mstep = func() { k.step(contextBG); wl.observeGone(); w.After(100, "monitor", mstep) }
-			rec = func() { k.reconcile(contextBG); w.After(5000, "reconcile", rec) }
+			rec = func() { k.reconcile(contextBG); w.After(cfg.reconcileEvery(), "reconcile", rec) }
 			w.After(100, "monitor", mstep)
-			w.After(5000, "reconcile", rec)
+			w.After(cfg.reconcileEvery(), "reconcile", rec)
 		}
 	}
 

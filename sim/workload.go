@@ -196,7 +196,7 @@ func (wl *workload) sync(p *simPod) {
 		err = errors.New("no manager running")
 	case p.wantUp && wl.nodes != nil:
 		// The runtime's CNI ADD through the node's agent, which allocates at the manager.
-		if err = wl.nodes.add(p); err == nil {
+		if err = wl.add(p); err == nil {
 			var pod model.Pod
 			var found bool
 			if verr := mgr.View(func(s *alloc.State) { pod, found = s.Pod(p.uid) }); verr != nil || !found {

@@ -15,7 +15,7 @@ func experimentCommand() *cobra.Command {
 	var out string
 	cmd := &cobra.Command{
 		Use:   "experiment FILE",
-		Short: "Run an experiment's variants over the same seeds and write report.json, report.md, latency.png and utilisation.png",
+		Short: "Run an experiment's variants over the same seeds and write report.json, report.md, latency.png, utilisation.png, add-latency.png and leaks.png",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			data, err := os.ReadFile(args[0])

@@ -35,7 +35,7 @@ func TestExperimentWritesReportAndPlots(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, f := range []string{"latency.png", "utilisation.png"} {
+		for _, f := range []string{"latency.png", "utilisation.png", "add-latency.png", "leaks.png"} {
 			if !strings.Contains(string(md), "]("+f+")") {
 				t.Errorf("report.md does not link %s", f)
 			}

@@ -17,6 +17,10 @@ type runFlags struct {
 	faults   bool
 	monitor  bool
 	plant    string
+	// The knobs (sim.Knobs).
+	cooldown    time.Duration
+	preallocate bool
+	reconcile   time.Duration
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet) {
@@ -28,6 +32,9 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.monitor, "monitor", false, "put the API server and the real monitor in the world (needs --nodes); adds watch drops, conflicts and monitor crashes to the faults")
 	fs.BoolVar(&f.faults, "faults", def.Faults, "inject manager crashes, failed store writes, store outages and lost terms")
 	fs.StringVar(&f.plant, "plant", "", "plant a bug on purpose (see 'knitter-sim plants')")
+	fs.DurationVar(&f.cooldown, "cooldown", sim.ReuseWindow, "the manager's cooldown (0s: none)")
+	fs.BoolVar(&f.preallocate, "preallocate", true, "with --monitor: the monitor pre-allocates each pod's ports (false: the agent allocates at CNI ADD)")
+	fs.DurationVar(&f.reconcile, "reconcile", sim.DefaultReconcile, "with --monitor: the monitor's reconcile period")
 }
 
 func (f *runFlags) config(seed uint64) (sim.Config, error) {
@@ -36,6 +43,13 @@ func (f *runFlags) config(seed uint64) (sim.Config, error) {
 		return sim.Config{}, err
 	}
 	c := sim.Config{Seed: seed, Nodes: f.nodes, Managers: f.managers, Pods: f.pods, Duration: f.duration, Faults: f.faults, Monitor: f.monitor, Plant: p}
+	if f.cooldown != sim.ReuseWindow {
+		c.Cooldown, c.NoCooldown = f.cooldown, f.cooldown == 0
+	}
+	c.AllocateAtAdd = !f.preallocate
+	if f.monitor && f.reconcile != sim.DefaultReconcile {
+		c.ReconcileEvery = f.reconcile
+	}
 	if err := c.Validate(); err != nil {
 		return sim.Config{}, fmt.Errorf("--%w", err)
 	}

@@ -14,8 +14,9 @@ import (
 	"github.com/knitter-cni/knitter/sim"
 )
 
-// writePlots writes latency.png (each variant's times to allocate, as an empirical CDF) and
-// utilisation.png (each variant's mean used addresses over virtual time) into dir.
+// writePlots writes latency.png (each variant's times to allocate, as an empirical CDF),
+// utilisation.png (each variant's mean used addresses over virtual time), add-latency.png (CNI ADD
+// latencies, as a CDF) and leaks.png (leaked ports' lifetimes, as a CDF) into dir.
 func writePlots(rep sim.Report, dir string) error {
 	lat := plot.New()
 	lat.Title.Text = "time to allocate (" + rep.Name + ")"
@@ -25,11 +26,24 @@ func writePlots(rep sim.Report, dir string) error {
 	use.Title.Text = "used addresses (" + rep.Name + ")"
 	use.X.Label.Text = "virtual s"
 	use.Y.Label.Text = "mean used addresses over seeds"
+	cdf := func(title, x, y string) *plot.Plot {
+		p := plot.New()
+		p.Title.Text = title + " (" + rep.Name + ")"
+		p.X.Label.Text, p.Y.Label.Text = x, y
+		return p
+	}
+	add := cdf("CNI ADD latency", "virtual ms from the sandbox's first ADD attempt", "fraction of ADDs")
+	leak := cdf("leaked ports' lifetime", "virtual ms from the pod's deletion to the reconcile's release", "fraction of leaks")
 	for i, v := range rep.Variants {
 		c := plotutil.Color(i)
-		if cdf := ecdf(v.Latencies); len(cdf) > 0 {
-			if err := addLine(lat, v.Name, cdf, c); err != nil {
-				return err
+		for _, l := range []struct {
+			p *plot.Plot
+			v []int64
+		}{{lat, v.Latencies}, {add, v.AddLatencies}, {leak, v.Leaks}} {
+			if cdf := ecdf(l.v); len(cdf) > 0 {
+				if err := addLine(l.p, v.Name, cdf, c); err != nil {
+					return err
+				}
 			}
 		}
 		var pts plotter.XYs
@@ -47,7 +61,7 @@ func writePlots(rep sim.Report, dir string) error {
 	for _, p := range []struct {
 		p    *plot.Plot
 		file string
-	}{{lat, "latency.png"}, {use, "utilisation.png"}} {
+	}{{lat, "latency.png"}, {use, "utilisation.png"}, {add, "add-latency.png"}, {leak, "leaks.png"}} {
 		p.p.Legend.Top = true
 		if err := p.p.Save(16*vg.Centimeter, 10*vg.Centimeter, filepath.Join(dir, p.file)); err != nil {
 			return fmt.Errorf("--out: %w", err)
