@@ -182,4 +182,3 @@ func quantiles(v []int64) [4]int64 {
 	}
 	return q
 }
-
