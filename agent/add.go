@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -51,25 +52,20 @@ func (a *Agent) Add(ctx context.Context, req wire.Request) (wire.Result, error) 
 		if cp.Ready {
 			return cp.Result, nil
 		}
-		// An ADD that a crash (or a failed rollback) cut short: build the same plan again.
-		return a.build(ctx, cp, "")
+		// An ADD that a crash (or a failed rollback) cut short: build the same plan again (and bind,
+		// for a checkpoint of an agent that bound after building).
+		return a.build(ctx, cp, false)
 	}
-	pod, info, err := a.ports(ctx, req)
+	b, info, err := a.bind(ctx, req)
 	if err != nil {
 		return wire.Result{}, err
 	}
-	// A pod lives on one node. Ports bound elsewhere are in use there: building them here would put
-	// their addresses and MAC on the segment twice until the bind below failed.
-	if pod.Node != "" && pod.Node != a.node.Name {
-		return wire.Result{}, model.Errorf(model.CodeConflict, "K8S_POD_UID",
-			"pod %s/%s (UID %s) is bound to node %s, not this node %s; a pod lives on one node: delete it there first",
-			pod.Namespace, pod.Name, pod.UID, pod.Node, a.node.Name)
-	}
+	pod := b.Pod
 	ports, err := selectPorts(pod, info, req)
 	if err != nil {
 		return wire.Result{}, err
 	}
-	networks, err := a.networks(ctx, ports)
+	networks, err := a.networks(ctx, ports, b.Networks)
 	if err != nil {
 		return wire.Result{}, err
 	}
@@ -90,12 +86,12 @@ func (a *Agent) Add(ctx context.Context, req wire.Request) (wire.Result, error) 
 	if err := a.admit(cp); err != nil {
 		return wire.Result{}, err
 	}
-	return a.build(ctx, cp, pod.Node)
+	return a.build(ctx, cp, true)
 }
 
-// build checkpoints cp, builds its links and binds its ports to this node (unless boundTo says they
+// build checkpoints cp, builds its links and binds its ports to this node (unless bound says they
 // are). On failure it undoes what it did, so nothing is left half-built.
-func (a *Agent) build(ctx context.Context, cp Checkpoint, boundTo string) (res wire.Result, err error) {
+func (a *Agent) build(ctx context.Context, cp Checkpoint, bound bool) (res wire.Result, err error) {
 	cp.Ready = false
 	if err := a.store.Save(cp, true); err != nil {
 		return wire.Result{}, coded(wire.CodeIOFailure, err)
@@ -109,8 +105,8 @@ func (a *Agent) build(ctx context.Context, cp Checkpoint, boundTo string) (res w
 	if err := a.dp.Attach(ctx, cp.Plan); err != nil {
 		return wire.Result{}, coded(wire.CodeDataplane, fmt.Errorf("building the links of container %s: %w", cp.ContainerID, err))
 	}
-	if boundTo != a.node.Name {
-		if err := a.mgr.BindPod(ctx, cp.Plan.Pod.UID, a.node.Name); err != nil {
+	if !bound {
+		if _, err := a.mgr.BindPod(ctx, cp.Plan.Pod.UID, a.node.Name); err != nil {
 			return wire.Result{}, fmt.Errorf("binding pod %s's ports to node %s: %w", cp.Plan.Pod.UID, a.node.Name, err)
 		}
 	}
@@ -138,53 +134,79 @@ func (a *Agent) rollback(ctx context.Context, cp Checkpoint) {
 	a.forget(cp.Key())
 }
 
-// ports returns the pod's allocation: the one the monitor made, or one made now with the same
-// idempotent call when the monitor has not got to the pod yet.
-func (a *Agent) ports(ctx context.Context, req wire.Request) (model.Pod, PodInfo, error) {
+// bind claims the pod of req for this node and returns its ports and their networks: one call to
+// the manager when the pod is allocated already (the monitor's usual head start), an allocation
+// from the annotations first when nobody has yet. Binding before anything is built makes the claim
+// atomic: a pod lives on one node, and ports bound elsewhere are in use there, so building them here
+// would put their addresses and MAC on the segment twice. The bind stays when the build fails:
+// the pod is scheduled here, and the runtime's retry binds again, changing nothing.
+func (a *Agent) bind(ctx context.Context, req wire.Request) (Binding, PodInfo, error) {
 	k, err := podKey(req.Args)
 	if err != nil {
-		return model.Pod{}, PodInfo{}, err
+		return Binding{}, PodInfo{}, err
 	}
 	info, err := a.pods.Pod(ctx, k)
 	if err != nil {
-		return model.Pod{}, PodInfo{}, fmt.Errorf("reading pod %s: %w", k, err)
+		return Binding{}, PodInfo{}, fmt.Errorf("reading pod %s: %w", k, err)
 	}
 	if err := model.ValidateUID("pod UID", info.Ref.UID); err != nil {
-		return model.Pod{}, PodInfo{}, coded(wire.CodeInvalidEnv, fmt.Errorf("pod %s: %w", k, err))
+		return Binding{}, PodInfo{}, coded(wire.CodeInvalidEnv, fmt.Errorf("pod %s: %w", k, err))
 	}
-	pod, err := a.allocation(ctx, k, info)
-	return pod, info, err
+	b, err := a.mgr.BindPod(ctx, info.Ref.UID, a.node.Name)
+	if podMissing(err) {
+		if err = a.allocate(ctx, k, info); err == nil {
+			b, err = a.mgr.BindPod(ctx, info.Ref.UID, a.node.Name)
+		}
+	}
+	switch {
+	case err == nil:
+		return b, info, nil
+	case model.CodeOf(err) == model.CodeConflict && !transient(err):
+		// Bound to another node: name it (one more read, on this rare path only).
+		node := "another node"
+		if pod, perr := a.mgr.Pod(ctx, info.Ref.UID); perr == nil && pod.Node != "" {
+			node = "node " + pod.Node
+		}
+		return Binding{}, info, model.Errorf(model.CodeConflict, "K8S_POD_UID",
+			"pod %s/%s (UID %s) is bound to %s, not this node %s; a pod lives on one node: delete it there first",
+			info.Ref.Namespace, info.Ref.Name, info.Ref.UID, node, a.node.Name)
+	case isCoded(err):
+		return Binding{}, info, err
+	}
+	return Binding{}, info, fmt.Errorf("binding pod %s's ports to node %s: %w", k, a.node.Name, err)
 }
 
-// allocation returns the pod's ports from the manager, allocating them from the annotations when
-// nobody has yet.
-func (a *Agent) allocation(ctx context.Context, k PodKey, info PodInfo) (model.Pod, error) {
-	// Reading first keeps the usual case — the monitor allocated already — a read, and takes the
-	// monitor's allocation as it is: the monitor resolves NetworkAttachmentDefinitions, so its
-	// requests may differ from what the agent would make of the annotations.
-	pod, err := a.mgr.Pod(ctx, info.Ref.UID)
-	if err == nil {
-		return pod, nil
-	}
-	if model.CodeOf(err) != model.CodeNotFound || transient(err) {
-		return model.Pod{}, fmt.Errorf("reading pod %s's ports: %w", k, err)
-	}
+// podMissing reports whether err is the manager's "this pod has no ports" (and not a missing node).
+func podMissing(err error) bool {
+	var me *model.Error
+	return errors.As(err, &me) && me.Code == model.CodeNotFound && me.Field != "node" && !transient(err)
+}
+
+// isCoded reports whether err already carries its CNI code (an allocation's failure).
+func isCoded(err error) bool {
+	var ce *codedError
+	return errors.As(err, &ce)
+}
+
+// allocate allocates the pod's ports from its annotations, for a pod the monitor has not got to
+// yet; it takes an allocation made meanwhile as it is (AllocatePod is idempotent by UID). Reading
+// the monitor's allocation rather than making one keeps its resolution of NetworkAttachmentDefinitions.
+func (a *Agent) allocate(ctx context.Context, k PodKey, info PodInfo) error {
 	res, err := podnet.Resolve(info.Ref, info.Annotations, &lookup{a: a, ctx: ctx})
 	if err != nil {
 		if transient(err) {
-			return model.Pod{}, err
+			return err
 		}
-		return model.Pod{}, coded(wire.CodeInvalidPodRequest, err)
+		return coded(wire.CodeInvalidPodRequest, err)
 	}
 	if len(res.Requests) == 0 {
-		return model.Pod{}, coded(wire.CodeInvalidPodRequest, model.Invalid("annotations",
+		return coded(wire.CodeInvalidPodRequest, model.Invalid("annotations",
 			"pod %s asks for no Knitter network (its NetworkAttachmentDefinitions are other plugins'); annotate the pod with a knitter network", k))
 	}
-	pod, err = a.mgr.AllocatePod(ctx, alloc.PodRequest{Pod: info.Ref, Tenant: res.Tenant, Owner: info.Owner, Requests: res.Requests})
-	if err != nil {
-		return model.Pod{}, fmt.Errorf("allocating pod %s's ports: %w", k, err)
+	if _, err := a.mgr.AllocatePod(ctx, alloc.PodRequest{Pod: info.Ref, Tenant: res.Tenant, Owner: info.Owner, Requests: res.Requests}); err != nil {
+		return fmt.Errorf("allocating pod %s's ports: %w", k, err)
 	}
-	return pod, nil
+	return nil
 }
 
 // selectPorts picks the ports this call builds: all of them, or in delegate mode the one port of
@@ -208,11 +230,16 @@ func selectPorts(pod model.Pod, info PodInfo, req wire.Request) ([]model.Port, e
 	return []model.Port{p}, nil
 }
 
-// networks fetches every network the ports are on.
-func (a *Agent) networks(ctx context.Context, ports []model.Port) (map[string]model.Network, error) {
-	out := map[string]model.Network{}
+// networks returns every network the ports are on: from known (the bind's answer), or read from the
+// manager when known lacks it.
+func (a *Agent) networks(ctx context.Context, ports []model.Port, known map[string]model.Network) (map[string]model.Network, error) {
+	out := make(map[string]model.Network, len(ports))
 	for _, p := range ports {
 		if _, ok := out[p.Network]; ok {
+			continue
+		}
+		if n, ok := known[p.Network]; ok {
+			out[p.Network] = n
 			continue
 		}
 		tenant, name, ok := strings.Cut(p.Network, "/")

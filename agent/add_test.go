@@ -14,6 +14,7 @@ import (
 	"github.com/knitter-cni/knitter/agent"
 	"github.com/knitter-cni/knitter/agent/agenttest"
 	"github.com/knitter-cni/knitter/agent/wire"
+	"github.com/knitter-cni/knitter/core/alloc"
 	"github.com/knitter-cni/knitter/core/model"
 	"github.com/knitter-cni/knitter/core/netspec"
 	"github.com/knitter-cni/knitter/fakes/fakedp"
@@ -332,8 +333,10 @@ func TestFailedAttachRollsBack(t *testing.T) {
 	if len(files(t, w)) != 0 || len(w.Agent.Checkpoints()) != 0 {
 		t.Fatal("checkpoint left behind")
 	}
-	if pod, _ := w.Mgr.Pod(t, "acme-web"); pod.Node != "" {
-		t.Fatalf("ports bound to %q after a failed build", pod.Node)
+	// The bind came first and stays: the pod is this node's (the runtime retries here), and the
+	// retry's bind changes nothing.
+	if pod, _ := w.Mgr.Pod(t, "acme-web"); pod.Node != agenttest.NodeName {
+		t.Fatalf("ports bound to %q after a failed build, want %s", pod.Node, agenttest.NodeName)
 	}
 	if _, err := w.Agent.Add(ctx, w.AddRequest("c1", "acme", "web")); err != nil {
 		t.Fatalf("retried ADD: %v", err)
@@ -461,5 +464,94 @@ func TestPodIdentityIsValidatedAtTheEdge(t *testing.T) {
 	}
 	if _, ok := w.Mgr.Pod(t, "acme-web"); ok {
 		t.Fatal("a refused ADD allocated the pod's ports")
+	}
+}
+
+// callLog records the ManagerClient calls the agent makes; plain drops the networks from
+// BindPod's answer, as a manager older than bind's ?include=networks answers.
+type callLog struct {
+	agent.ManagerClient
+	plain bool
+	calls []string
+}
+
+func (m *callLog) Pod(ctx context.Context, uid string) (model.Pod, error) {
+	m.calls = append(m.calls, "Pod")
+	return m.ManagerClient.Pod(ctx, uid)
+}
+
+func (m *callLog) AllocatePod(ctx context.Context, r alloc.PodRequest) (model.Pod, error) {
+	m.calls = append(m.calls, "AllocatePod")
+	return m.ManagerClient.AllocatePod(ctx, r)
+}
+
+func (m *callLog) BindPod(ctx context.Context, uid, node string) (agent.Binding, error) {
+	m.calls = append(m.calls, "BindPod")
+	b, err := m.ManagerClient.BindPod(ctx, uid, node)
+	if m.plain {
+		b.Networks = nil
+	}
+	return b, err
+}
+
+func (m *callLog) Tenant(ctx context.Context, name string) (model.Tenant, error) {
+	m.calls = append(m.calls, "Tenant")
+	return m.ManagerClient.Tenant(ctx, name)
+}
+
+func (m *callLog) Network(ctx context.Context, tenant, name string) (model.Network, error) {
+	m.calls = append(m.calls, "Network "+tenant+"/"+name)
+	return m.ManagerClient.Network(ctx, tenant, name)
+}
+
+// The ADD of a pod the monitor has allocated asks the manager once: the bind answers with the ports
+// and their networks. A pod nobody has allocated yet costs the allocation and a second bind; with a
+// manager whose bind has no networks the agent reads each network once.
+func TestAddIsOneManagerCall(t *testing.T) {
+	w := agenttest.NewWorld(t)
+	mgr := &callLog{ManagerClient: w.Mgr.Port()}
+	a, err := agent.New(w.DP, w.Pods, mgr, w.Store, agenttest.Options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Heartbeat(ctx); err != nil {
+		t.Fatal(err)
+	}
+	three := []model.AttachRequest{{Network: agenttest.Overlay, Interface: "eth0", DefaultRoute: true},
+		{Network: agenttest.VLAN, Interface: "net1"}, {Network: agenttest.MACVLAN, Interface: "net2"}}
+	add := func(id, name string) wire.Result {
+		t.Helper()
+		mgr.calls = nil
+		res, err := a.Add(ctx, w.AddRequest(id, "acme", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Interfaces) != 3 {
+			t.Fatalf("%s: %d interfaces, want 3", name, len(res.Interfaces))
+		}
+		return res
+	}
+
+	w.Mgr.Allocate(t, w.Pods.Put("acme", "web", "", nil).Ref, three...)
+	add("c1", "web")
+	if want := []string{"BindPod"}; !reflect.DeepEqual(mgr.calls, want) {
+		t.Fatalf("ADD of an allocated pod called %v, want %v", mgr.calls, want)
+	}
+	if pod, _ := w.Mgr.Pod(t, "acme-web"); pod.Node != agenttest.NodeName {
+		t.Fatalf("pod bound to %q, want %s", pod.Node, agenttest.NodeName)
+	}
+
+	w.Pods.Put("acme", "db", "", multiNIC)
+	add("c2", "db")
+	if n := len(mgr.calls); n < 3 || mgr.calls[0] != "BindPod" || mgr.calls[n-2] != "AllocatePod" || mgr.calls[n-1] != "BindPod" {
+		t.Fatalf("ADD of a pod nobody allocated called %v; want BindPod, the resolution's reads, AllocatePod, BindPod", mgr.calls)
+	}
+
+	mgr.plain = true
+	w.Mgr.Allocate(t, w.Pods.Put("acme", "api", "", nil).Ref, three...)
+	add("c3", "api")
+	want := []string{"BindPod", "Network acme/net", "Network acme/vl", "Network acme/mv"}
+	if !reflect.DeepEqual(mgr.calls, want) {
+		t.Fatalf("ADD with a bind that has no networks called %v, want %v", mgr.calls, want)
 	}
 }

@@ -64,8 +64,10 @@ type ManagerClient interface {
 	Pod(ctx context.Context, uid string) (model.Pod, error)
 	// AllocatePod allocates every port of a pod; it is idempotent by pod UID.
 	AllocatePod(ctx context.Context, r alloc.PodRequest) (model.Pod, error)
-	// BindPod records that the pod's ports are built on node.
-	BindPod(ctx context.Context, uid, node string) error
+	// BindPod records that the pod's ports are built on node — binding again to the same node
+	// changes nothing, to another node is a model.CodeConflict error — and returns the pod with the
+	// networks its ports are on: all that an ADD needs from the manager, in one call.
+	BindPod(ctx context.Context, uid, node string) (Binding, error)
 	// Tenant returns a tenant (for its default network).
 	Tenant(ctx context.Context, name string) (model.Tenant, error)
 	// Network returns a network by tenant and name.
@@ -80,6 +82,16 @@ type ManagerClient interface {
 	// WaitPeersApplied waits up to wait until every live agent, this node's included, has applied
 	// a node set holding this node's registration; behind names those that had not by then.
 	WaitPeersApplied(ctx context.Context, node string, wait time.Duration) (behind []string, err error)
+}
+
+// Binding is BindPod's answer.
+type Binding struct {
+	// Pod is the pod's allocation, bound to the node.
+	Pod model.Pod
+	// Networks are the networks of the pod's ports by "tenant/name", read with the pod. A manager
+	// that cannot answer with them (one older than the agent) leaves it nil, and the agent reads
+	// the networks it lacks one by one (Network).
+	Networks map[string]model.Network
 }
 
 // NodeSet is one answer of a node watch.

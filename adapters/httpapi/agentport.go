@@ -49,10 +49,24 @@ func (m AgentClient) AllocatePod(ctx context.Context, r alloc.PodRequest) (model
 	return p, agentUnavailable(err)
 }
 
-// BindPod implements agent.ManagerClient.
-func (m AgentClient) BindPod(ctx context.Context, uid, node string) error {
-	_, err := m.C.BindPod(ctx, uid, node)
-	return agentUnavailable(err)
+// BindPod implements agent.ManagerClient with one request, POST /api/v1/pods/{uid}/bind
+// ?include=networks. A manager older than the parameter refuses it (400 include); then the plain
+// bind, and the agent reads the networks itself.
+func (m AgentClient) BindPod(ctx context.Context, uid, node string) (agent.Binding, error) {
+	b, err := m.C.BindPodNetworks(ctx, uid, node)
+	var me *model.Error
+	if errors.As(err, &me) && me.Code == model.CodeInvalid && me.Field == "include" {
+		p, err := m.C.BindPod(ctx, uid, node)
+		return agent.Binding{Pod: p}, agentUnavailable(err)
+	}
+	if err != nil {
+		return agent.Binding{}, agentUnavailable(err)
+	}
+	out := agent.Binding{Pod: b.Pod, Networks: make(map[string]model.Network, len(b.Networks))}
+	for _, n := range b.Networks {
+		out.Networks[n.Key()] = n
+	}
+	return out, nil
 }
 
 // Tenant implements agent.ManagerClient.

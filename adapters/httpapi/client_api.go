@@ -132,6 +132,14 @@ func (c *Client) BindPod(ctx context.Context, uid, node string) (model.Pod, erro
 	return out, err
 }
 
+// BindPodNetworks binds as BindPod does and answers with the networks of the pod's ports too
+// (?include=networks): all that knitter-agent's ADD needs from the manager, in one request.
+func (c *Client) BindPodNetworks(ctx context.Context, uid, node string) (BoundPod, error) {
+	var out BoundPod
+	_, err := c.do(ctx, http.MethodPost, "/api/v1/pods/"+seg(uid)+"/bind", url.Values{"include": {"networks"}}, BindRequest{Node: node}, &out)
+	return out, err
+}
+
 // ReleasePod frees a pod's ports; releasing a pod without ports succeeds.
 func (c *Client) ReleasePod(ctx context.Context, uid string) error {
 	_, err := c.do(ctx, http.MethodDelete, "/api/v1/pods/"+seg(uid), nil, nil, nil)

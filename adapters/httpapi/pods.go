@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/knitter-cni/knitter/core/alloc"
 	"github.com/knitter-cni/knitter/core/model"
@@ -73,8 +74,51 @@ func (s *Server) bindPod(c *call) (int, any, error) {
 		}
 		return 0, nil, err
 	}
+	withNetworks, err := includeNetworks(c.r.URL.Query().Get("include"))
+	if err != nil {
+		return 0, nil, err
+	}
 	res, err := s.b.Do(c.ctx(), alloc.BindPodCmd{As: c.as(), UID: c.r.PathValue("uid"), Node: req.Node})
-	return http.StatusOK, res, err
+	if err != nil || !withNetworks {
+		return http.StatusOK, res, err
+	}
+	pod := res.(model.Pod)
+	out := BoundPod{Pod: pod}
+	err = s.view(func(st *alloc.State) error {
+		out.Networks = podNetworks(st, pod)
+		return nil
+	})
+	return http.StatusOK, out, err
+}
+
+// includeNetworks reads bind's include parameter: "" or "networks".
+func includeNetworks(v string) (bool, error) {
+	switch v {
+	case "":
+		return false, nil
+	case "networks":
+		return true, nil
+	}
+	return false, model.Invalid("include", "is %q; the one value bind takes is \"networks\" (the networks of the pod's ports in the answer)", v)
+}
+
+// podNetworks returns the networks of pod's ports, each once, in the order the ports name them. A
+// network cannot be deleted while ports are on it, so every one is there unless the pod was
+// released (and the network deleted) since the bind; such a network is left out.
+func podNetworks(st *alloc.State, pod model.Pod) []model.Network {
+	var out []model.Network
+	seen := map[string]bool{}
+	for _, p := range pod.Ports {
+		if seen[p.Network] {
+			continue
+		}
+		seen[p.Network] = true
+		tenant, name, _ := strings.Cut(p.Network, "/")
+		if n, ok := st.Network(tenant, name); ok {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // releasePod frees a pod's ports; releasing a pod that has none succeeds too, and so, changing

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/knitter-cni/knitter/core/model"
@@ -86,4 +87,50 @@ func TestPodGetBindRelease(t *testing.T) {
 	f.call(t, f.acme, "DELETE", "/api/v1/pods/p1", nil).want(t, 204)
 	f.call(t, f.acme, "DELETE", "/api/v1/pods/p1", nil).want(t, 204)
 	f.call(t, f.acme, "GET", "/api/v1/pods/p1", nil).wantErr(t, 404, model.CodeNotFound, "uid")
+}
+
+// Bind with ?include=networks answers with the pod and the networks of its ports, each once in port
+// order (a public network of another tenant too), as GET of each network has them; any other value
+// of include is refused before anything is bound.
+func TestBindIncludesNetworks(t *testing.T) {
+	f := newFixture(t)
+	req := podReq("p1", "acme", "net-a")
+	req.Requests = append(req.Requests, model.AttachRequest{Network: "shared", Interface: "net1"},
+		model.AttachRequest{Network: "net-a", Interface: "net2"})
+	f.call(t, f.acme, "POST", "/api/v1/pods", req).want(t, 201)
+	f.call(t, f.system, "PUT", "/api/v1/nodes/n1", `{"vtep":"192.168.0.1"}`).want(t, 200)
+
+	f.call(t, f.system, "POST", "/api/v1/pods/p1/bind?include=ports", `{"node":"n1"}`).wantErr(t, 400, model.CodeInvalid, "include")
+	f.call(t, f.system, "POST", "/api/v1/pods/p1/bind?includes=networks", `{"node":"n1"}`).wantErr(t, 400, model.CodeInvalid, "includes")
+	var pod model.Pod
+	f.call(t, f.acme, "GET", "/api/v1/pods/p1", nil).want(t, 200).decode(t, &pod)
+	if pod.Node != "" {
+		t.Fatalf("a refused bind bound the pod to %q", pod.Node)
+	}
+
+	var bound BoundPod
+	f.call(t, f.system, "POST", "/api/v1/pods/p1/bind?include=networks", `{"node":"n1"}`).want(t, 200).decode(t, &bound)
+	if bound.Node != "n1" || len(bound.Ports) != 3 || bound.Ports[0].State != model.PortBound {
+		t.Fatalf("bound %+v", bound.Pod)
+	}
+	var keys []string
+	for _, n := range bound.Networks {
+		keys = append(keys, n.Key())
+		var got NetworkInfo
+		f.call(t, f.admin, "GET", "/api/v1/tenants/"+n.Tenant+"/networks/"+n.Name, nil).want(t, 200).decode(t, &got)
+		if !reflect.DeepEqual(got.Network, n) {
+			t.Fatalf("network %s in the bind answer = %+v, GET has %+v", n.Key(), n, got.Network)
+		}
+	}
+	if want := []string{bound.Ports[0].Network, bound.Ports[1].Network}; !reflect.DeepEqual(keys, want) || keys[0] == keys[1] {
+		t.Fatalf("networks %v, want %v", keys, want)
+	}
+
+	// Without include the answer is the pod as before, with no networks.
+	raw := f.call(t, f.system, "POST", "/api/v1/pods/p1/bind", `{"node":"n1"}`).want(t, 200)
+	var plain map[string]any
+	raw.decode(t, &plain)
+	if _, ok := plain["networks"]; ok || plain["node"] != "n1" {
+		t.Fatalf("plain bind answered %v", plain)
+	}
 }

@@ -90,7 +90,7 @@ func (s *Server) routes() {
 
 	s.api("POST "+v1+"/pods", s.allocatePod)
 	s.api("GET "+v1+"/pods/{uid}", s.getPod)
-	s.api("POST "+v1+"/pods/{uid}/bind", s.bindPod)
+	s.api("POST "+v1+"/pods/{uid}/bind", s.bindPod, "include")
 	s.api("DELETE "+v1+"/pods/{uid}", s.releasePod)
 
 	s.api("GET "+v1+"/ports", s.listPorts, append(pageParams, "tenant", "network", "node", "pod")...)

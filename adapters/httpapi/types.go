@@ -69,6 +69,14 @@ type BindRequest struct {
 	Node string `json:"node"`
 }
 
+// BoundPod is the answer of POST /api/v1/pods/{uid}/bind?include=networks: the pod, as bind
+// answers it, plus every network its ports are on (each once, in port order). knitter-agent binds
+// with it, so that an ADD needs one request to the manager.
+type BoundPod struct {
+	model.Pod
+	Networks []model.Network `json:"networks"`
+}
+
 // NodeRequest is the body of PUT /api/v1/nodes/{name}: the node's VXLAN tunnel endpoint. Name may
 // be left out; if given it must match the path.
 type NodeRequest struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -36,7 +37,7 @@ func ManagerClient(t *testing.T, open func(t *testing.T, m *agenttest.Manager) (
 			"tenant":  second(c.Tenant(ctx, "nope")),
 			"network": second(c.Network(ctx, agenttest.Tenant, "nope")),
 			"pod":     second(c.Pod(ctx, "u-nope")),
-			"bind":    c.BindPod(ctx, "u-nope", "node-1"),
+			"bind":    second(c.BindPod(ctx, "u-nope", "node-1")),
 		} {
 			if model.CodeOf(err) != model.CodeNotFound || errors.Is(err, agent.ErrUnavailable) {
 				t.Errorf("a missing %s gave %v (code %q), want not found", what, err, model.CodeOf(err))
@@ -57,8 +58,34 @@ func ManagerClient(t *testing.T, open func(t *testing.T, m *agenttest.Manager) (
 		if err != nil || again.Ports[0].IPs[0] != p.Ports[0].IPs[0] || again.Ports[0].MAC != p.Ports[0].MAC {
 			t.Fatalf("a repeated AllocatePod = %+v, %v; want the same ports %+v", again, err, p)
 		}
-		if err := c.BindPod(ctx, ref.UID, "node-1"); err != nil {
+		if _, err := c.BindPod(ctx, ref.UID, "node-2"); model.CodeOf(err) != model.CodeNotFound || errors.Is(err, agent.ErrUnavailable) {
+			t.Fatalf("BindPod to an unregistered node = %v (code %q), want not found", err, model.CodeOf(err))
+		}
+		b, err := c.BindPod(ctx, ref.UID, "node-1")
+		if err != nil {
 			t.Fatal(err)
+		}
+		// The answer is the bound pod and the networks of its ports, as the manager holds them.
+		want, _ := m.Pod(t, ref.UID)
+		if b.Pod.Node != "node-1" || !reflect.DeepEqual(b.Pod, want) {
+			t.Fatalf("BindPod's pod = %+v, want %+v", b.Pod, want)
+		}
+		overlay, err := c.Network(ctx, agenttest.Tenant, agenttest.Overlay)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if key := agenttest.Tenant + "/" + agenttest.Overlay; len(b.Networks) != 1 || !reflect.DeepEqual(b.Networks[key], overlay) {
+			t.Fatalf("BindPod's networks = %+v, want only %s = %+v", b.Networks, key, overlay)
+		}
+		// Again to the same node changes nothing; to another node is a conflict.
+		if again, err := c.BindPod(ctx, ref.UID, "node-1"); err != nil || !reflect.DeepEqual(again, b) {
+			t.Fatalf("a repeated BindPod = %+v, %v; want %+v", again, err, b)
+		}
+		if err := c.RegisterNode(ctx, model.Node{Name: "node-2", VTEP: netip.MustParseAddr("192.168.0.2")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.BindPod(ctx, ref.UID, "node-2"); model.CodeOf(err) != model.CodeConflict || errors.Is(err, agent.ErrUnavailable) {
+			t.Fatalf("BindPod to another node = %v (code %q), want a conflict", err, model.CodeOf(err))
 		}
 		got, err := c.Pod(ctx, ref.UID)
 		if err != nil || got.Node != "node-1" || got.Ports[0].IPs[0] != p.Ports[0].IPs[0] {
@@ -131,7 +158,7 @@ func ManagerClient(t *testing.T, open func(t *testing.T, m *agenttest.Manager) (
 			"Network":          second(c.Network(ctx, agenttest.Tenant, agenttest.Overlay)),
 			"Pod":              second(c.Pod(ctx, "u-1")),
 			"AllocatePod":      second(c.AllocatePod(ctx, req)),
-			"BindPod":          c.BindPod(ctx, "u-1", "node-1"),
+			"BindPod":          second(c.BindPod(ctx, "u-1", "node-1")),
 			"RegisterNode":     c.RegisterNode(ctx, model.Node{Name: "node-7", VTEP: netip.MustParseAddr("192.168.0.7")}),
 			"WatchNodes":       second(c.WatchNodes(ctx, "", "", "")),
 			"WaitPeersApplied": second(c.WaitPeersApplied(ctx, "node-7", time.Second)),

@@ -96,6 +96,7 @@ func BenchmarkKnitterADD(b *testing.B) {
 	kn.resetTimers()
 	gates := kn.mgr.gates.Load()
 	var exec, execDel, status, mgr samples
+	var mgrCalls int64
 	ctx := context.Background()
 	b.ResetTimer()
 	b.StopTimer()
@@ -106,13 +107,16 @@ func BenchmarkKnitterADD(b *testing.B) {
 			if m == knitter {
 				b.StartTimer()
 			}
-			spent := kn.mgr.spent()
+			spent, calls := kn.mgr.spent(), kn.mgr.calls.Load()
 			start := time.Now()
 			if err := m.rig.add(ctx, p); err != nil {
 				b.Fatalf("%s ADD: %v", m.name, err)
 			}
 			added := time.Now()
 			mgrAdd := kn.mgr.spent() - spent
+			if m == knitter {
+				mgrCalls += kn.mgr.calls.Load() - calls
+			}
 			if err := m.rig.del(ctx, p); err != nil {
 				b.Fatalf("%s DEL: %v", m.name, err)
 			}
@@ -144,6 +148,8 @@ func BenchmarkKnitterADD(b *testing.B) {
 	b.ReportMetric(ms(kn.served["add"].percentile(50)), "knitter-ADD-agent-p50-ms")
 	b.ReportMetric(ms(kn.attach.percentile(50)), "knitter-ADD-netlink-p50-ms")
 	b.ReportMetric(ms(mgr.percentile(50)), "knitter-ADD-manager-p50-ms")
+	// Round trips to the manager per timed ADD.
+	b.ReportMetric(float64(mgrCalls)/float64(b.N), "knitter-ADD-manager-calls")
 	b.ReportMetric(ms(execDel.percentile(50)), "knitter-DEL-exec-p50-ms")
 	b.ReportMetric(ms(kn.served["del"].percentile(50)), "knitter-DEL-agent-p50-ms")
 	b.ReportMetric(ms(kn.detach.percentile(50)), "knitter-DEL-netlink-p50-ms")

@@ -234,18 +234,23 @@ func matchesAllocation(tb testing.TB, w *world, p *pod, pl plan.Pod) error {
 	return nil
 }
 
-// timedManager adds up the time the agent spends in the manager calls of an ADD: reading the
-// pod's ports and their networks, the peer gate when it is asked, binding the ports to the node.
+// timedManager adds up the time the agent spends in the manager calls of an ADD — binding the pod's
+// ports to the node (which answers with the ports and their networks), the peer gate when it is
+// asked, any other read — and counts the calls.
 type timedManager struct {
 	agent.ManagerClient
 	total atomic.Int64 // nanoseconds
 	gates atomic.Int64 // peer-gate calls
+	calls atomic.Int64 // every call, a round trip each
 }
 
 // spent returns the time spent in manager calls so far.
 func (m *timedManager) spent() time.Duration { return time.Duration(m.total.Load()) }
 
-func (m *timedManager) since(start time.Time) { m.total.Add(int64(time.Since(start))) }
+func (m *timedManager) since(start time.Time) {
+	m.total.Add(int64(time.Since(start)))
+	m.calls.Add(1)
+}
 
 func (m *timedManager) Pod(ctx context.Context, uid string) (model.Pod, error) {
 	defer m.since(time.Now())
@@ -263,7 +268,7 @@ func (m *timedManager) WaitPeersApplied(ctx context.Context, node string, wait t
 	return m.ManagerClient.WaitPeersApplied(ctx, node, wait)
 }
 
-func (m *timedManager) BindPod(ctx context.Context, uid, node string) error {
+func (m *timedManager) BindPod(ctx context.Context, uid, node string) (agent.Binding, error) {
 	defer m.since(time.Now())
 	return m.ManagerClient.BindPod(ctx, uid, node)
 }

@@ -6,6 +6,7 @@ package fakemanager
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -82,10 +83,24 @@ func (c *Client) AllocatePod(ctx context.Context, r alloc.PodRequest) (model.Pod
 	return res.(model.Pod), nil
 }
 
-// BindPod implements agent.ManagerClient.
-func (c *Client) BindPod(ctx context.Context, uid, node string) error {
-	_, err := c.do(ctx, alloc.BindPodCmd{As: alloc.AsSystem, UID: uid, Node: node})
-	return err
+// BindPod implements agent.ManagerClient: the bind, then the networks of the pod's ports read from
+// the same manager, as the REST server answers ?include=networks.
+func (c *Client) BindPod(ctx context.Context, uid, node string) (agent.Binding, error) {
+	res, err := c.do(ctx, alloc.BindPodCmd{As: alloc.AsSystem, UID: uid, Node: node})
+	if err != nil {
+		return agent.Binding{}, err
+	}
+	b := agent.Binding{Pod: res.(model.Pod), Networks: map[string]model.Network{}}
+	err = c.view(func(s *alloc.State) error {
+		for _, p := range b.Pod.Ports {
+			tenant, name, _ := strings.Cut(p.Network, "/")
+			if n, ok := s.Network(tenant, name); ok {
+				b.Networks[p.Network] = n
+			}
+		}
+		return nil
+	})
+	return b, err
 }
 
 // Tenant implements agent.ManagerClient.
