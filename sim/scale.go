@@ -22,6 +22,9 @@ type ScaleConfig struct {
 	Phase func(name string)
 	// KeepTrace keeps every trace line in ScaleResult.Trace.
 	KeepTrace bool
+	// PeerSync runs every agent's node watch (agent.PollPeers), as agent.Run does: each agent
+	// learns the other nodes' VTEPs and programs them as flood entries of every VXLAN it uses.
+	PeerSync bool
 }
 
 // Scale limits: the two tenants' networks are IPv4 /12s (1,048,574 addresses each), and the VTEPs
@@ -50,7 +53,13 @@ type ScaleResult struct {
 	Hash   string
 	Stats  Stats
 	// Heartbeats counts the agents' heartbeats; VirtualMillis is the virtual time the run took.
-	Heartbeats    int
+	Heartbeats int
+	// With PeerSync: Polls counts the agents' node watches answered (PollPeers calls), Lists the
+	// answers that carried the whole node set, and ListedNodes the nodes those answers carried.
+	Polls, Lists, ListedNodes int
+	// FloodDevices counts the VXLAN devices whose flood entries were checked once all pods were
+	// created (every one must flood to exactly the other nodes).
+	FloodDevices int
 	VirtualMillis int64
 	Trace         []string
 }
@@ -68,7 +77,11 @@ func (c ScaleConfig) Validate() error {
 
 // Repro is the command that reproduces the run.
 func (c ScaleConfig) Repro() string {
-	return fmt.Sprintf("knitter-sim scale --seed %d --nodes %d --pods %d", c.Seed, c.Nodes, c.Pods)
+	s := fmt.Sprintf("knitter-sim scale --seed %d --nodes %d --pods %d", c.Seed, c.Nodes, c.Pods)
+	if c.PeerSync {
+		s += " --peer-sync"
+	}
+	return s
 }
 
 // Scale runs one scale run on the caller's goroutine. It never panics: a panic is a Crash.
@@ -135,13 +148,19 @@ func Scale(cfg ScaleConfig) (res ScaleResult) {
 	sys.changed = func() { ns.retarget(sys) }
 	// Every agent registers in the first second, then heartbeats on its own period.
 	hrng := w.Rand("heartbeat")
-	for _, nd := range ns.list {
+	var peers *peerSync
+	if cfg.PeerSync {
+		peers = newPeerSync(w, ns, &res)
+	}
+	for i, nd := range ns.list {
 		a := nd.agent
 		var beat func()
 		beat = func() {
 			heartbeats++
 			if err := a.Heartbeat(contextBG); err != nil {
 				w.Record("heartbeat %v", err)
+			} else if peers != nil {
+				peers.registered(i)
 			}
 			w.After(HeartbeatPeriod, "heartbeat", beat)
 		}
@@ -197,6 +216,9 @@ func Scale(cfg ScaleConfig) (res ScaleResult) {
 	}
 	if n := ns.attached(); n != cfg.Pods {
 		chk.fail(Safety, "sandboxes-match-pods", "%d sandboxes hold links after creating %d pods", n, cfg.Pods)
+	}
+	if peers != nil {
+		peers.check(chk)
 	}
 	if failed() {
 		return result()

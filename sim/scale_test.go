@@ -99,3 +99,24 @@ func TestIndexCatchesDuplicates(t *testing.T) {
 		}
 	}
 }
+
+// TestScalePeerSync: with every agent's node watch running, every VXLAN device on every node
+// floods to exactly the other nodes once the pods are up, and the same seed gives the same run.
+func TestScalePeerSync(t *testing.T) {
+	cfg := ScaleConfig{Seed: 2, Nodes: 40, Pods: 400, PeerSync: true}
+	a := Scale(cfg)
+	if a.Kind != OK {
+		t.Fatalf("%s: %s\nreproduce: %s", a.Kind, a.Err, cfg.Repro())
+	}
+	if a.FloodDevices < cfg.Nodes || a.Lists < cfg.Nodes || a.Polls < a.Lists {
+		t.Errorf("%d VXLAN devices checked, %d watches answered, %d with the node set; want one device a node at least and one list an agent at least",
+			a.FloodDevices, a.Polls, a.Lists)
+	}
+	if b := Scale(cfg); b.Hash != a.Hash || b.Polls != a.Polls {
+		t.Errorf("same seed twice: hashes %s and %s, polls %d and %d", a.Hash, b.Hash, a.Polls, b.Polls)
+	}
+	cfg.PeerSync = false
+	if c := Scale(cfg); c.Kind != OK || c.Hash == a.Hash || c.Polls != 0 {
+		t.Errorf("without peer sync: %s, hash %s (with: %s), polls %d", c.Kind, c.Hash, a.Hash, c.Polls)
+	}
+}

@@ -68,6 +68,9 @@ func scaleCommand() *cobra.Command {
 			fmt.Fprintf(out, "  nodes %d  pods created %d allocated %d deleted %d released %d retries %d  pods at end %d\n",
 				cfg.Nodes, s.Created, s.Allocated, s.Deleted, s.Released, s.Retries, s.FinalPods)
 			fmt.Fprintf(out, "  events %d  heartbeats %d  virtual time %.1f s\n", s.Events, r.Heartbeats, float64(r.VirtualMillis)/1000)
+			if cfg.PeerSync {
+				fmt.Fprintf(out, "  node watches answered %d  with the node set %d (%d nodes in all)  VXLAN devices checked %d\n", r.Polls, r.Lists, r.ListedNodes, r.FloodDevices)
+			}
 			fmt.Fprintln(out, strings.Join(lines, "\n"))
 			fmt.Fprintf(out, "  wall %.2f s  peak RSS %d MiB  heap at phase ends up to %d MiB\n", wall.Seconds(), maxRSS()>>20, peakHeap>>20)
 			return finish(cmd, trace, r.Trace, r.Kind, r.Err, cfg.Repro())
@@ -76,6 +79,7 @@ func scaleCommand() *cobra.Command {
 	cmd.Flags().Uint64Var(&cfg.Seed, "seed", 1, "the seed: it decides every pod's node and tenant, the order of deletion and every timing")
 	cmd.Flags().IntVar(&cfg.Nodes, "nodes", 5_000, fmt.Sprintf("nodes, each with a real agent (1-%d)", sim.MaxScaleNodes))
 	cmd.Flags().IntVar(&cfg.Pods, "pods", 150_000, fmt.Sprintf("pods to create and then delete (1-%d)", sim.MaxScalePods))
+	cmd.Flags().BoolVar(&cfg.PeerSync, "peer-sync", false, "run every agent's node watch (PollPeers): each learns the other nodes' VTEPs and programs them as VXLAN flood entries")
 	cmd.Flags().StringVar(&trace, "trace", "", "write every trace line to this file")
 	cmd.Flags().StringVar(&profile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	cmd.Flags().StringVar(&memprof, "memprofile", "", "write a heap profile to this file once every pod is created (the peak)")
