@@ -59,7 +59,7 @@ type ScaleResult struct {
 	Polls, Lists, ListedNodes int
 	// FloodDevices counts the VXLAN devices whose flood entries were checked once all pods were
 	// created (every one must flood to exactly the other nodes).
-	FloodDevices int
+	FloodDevices  int
 	VirtualMillis int64
 	Trace         []string
 }
