@@ -23,6 +23,8 @@ type Settings struct {
 	Cooldown    *string `json:"cooldown,omitempty"`
 	Preallocate *bool   `json:"preallocate,omitempty"`
 	Reconcile   *string `json:"reconcile,omitempty"`
+	// Strategy is the manager's allocation strategy: lowest-free or next-fit.
+	Strategy *string `json:"strategy,omitempty"`
 }
 
 // Variant is one arm of an experiment.
@@ -103,6 +105,9 @@ func (e Experiment) config(v Variant, seed uint64) (Config, error) {
 				return c, fmt.Errorf("cooldown: %q: give a duration such as 30s, or 0s for none", *s.Cooldown)
 			}
 			c.Cooldown, c.NoCooldown = d, d == 0
+		}
+		if s.Strategy != nil {
+			c.Strategy = *s.Strategy
 		}
 		if s.Preallocate != nil {
 			c.AllocateAtAdd = !*s.Preallocate
@@ -186,6 +191,8 @@ func RunExperiment(e Experiment) Report {
 				"early reuses": r.Measures.EarlyReuses, "adds allocating": r.Measures.AddsAllocating, "leaks": len(r.Measures.Leaks)} {
 				vr.Mean[k] += float64(n)
 			}
+			vr.Mean["fragments"] += r.Measures.Fragments
+			vr.Mean["spread"] += r.Measures.Spread
 		}
 		for k := range vr.Mean {
 			vr.Mean[k] /= float64(vr.Runs)

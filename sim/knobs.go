@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -19,6 +21,8 @@ type Knobs struct {
 	AllocateAtAdd bool
 	// ReconcileEvery is the monitor's reconcile period (0: DefaultReconcile). Needs Monitor.
 	ReconcileEvery time.Duration
+	// Strategy is the manager's allocation strategy (alloc.Config.Strategy; "" is lowest-free).
+	Strategy string
 }
 
 // DefaultReconcile is the simulated monitor's reconcile period unless Knobs.ReconcileEvery says
@@ -31,6 +35,8 @@ var ReuseWindow = alloc.DefaultConfig().Cooldown
 
 func (k Knobs) validate(monitor bool) error {
 	switch {
+	case k.Strategy != "" && k.Strategy != alloc.StrategyLowestFree && k.Strategy != alloc.StrategyNextFit:
+		return fmt.Errorf("strategy: %q is not a strategy; give %s or %s", k.Strategy, alloc.StrategyLowestFree, alloc.StrategyNextFit)
 	case k.Cooldown < 0 || k.Cooldown > 10*time.Minute:
 		return fmt.Errorf("cooldown: %s is out of range; give 0s (off) to 10m", k.Cooldown)
 	case k.AllocateAtAdd && !monitor:
@@ -57,11 +63,15 @@ func (k Knobs) flags() string {
 	if k.ReconcileEvery != 0 {
 		s += " --reconcile " + k.ReconcileEvery.String()
 	}
+	if k.Strategy != "" {
+		s += " --strategy " + k.Strategy
+	}
 	return s
 }
 
 // apply sets the allocation tunables the knobs change.
 func (k Knobs) apply(c *alloc.Config) {
+	c.Strategy = k.Strategy
 	switch {
 	case k.NoCooldown:
 		c.Cooldown = 0
@@ -92,6 +102,12 @@ type Measures struct {
 	// reconcile released (with the monitor), the virtual ms from the pod object's deletion to that
 	// release: how long the leaked ports lived.
 	Leaks []int64 `json:"leaks"`
+	// Fragments and Spread are, averaged over the samples every SampleEvery while the manager
+	// serves, the runs of consecutive used addresses and the addresses from the lowest used to the
+	// highest, summed over the workload's networks: how scattered the used addresses are.
+	Fragments float64 `json:"fragments"`
+	Spread    float64 `json:"spread"`
+	samples   int
 	// Released counts, with the monitor, the deleted pods with ports whose release it acknowledged
 	// (by either path).
 	Released int `json:"released"`
@@ -104,6 +120,7 @@ type probe struct {
 	m    *Measures
 	from map[string]int64 // uid -> the first ADD attempt of its sandbox
 	gone map[string]int64 // uid -> when its deletion was first seen awaiting the monitor's release
+	next int64            // the next fragmentation sample's virtual time
 }
 
 func newProbe(w *World, wl *workload, m *Measures) *probe {
@@ -117,6 +134,35 @@ func (pr *probe) step() {
 			pr.gone[uid] = pr.w.Now()
 		}
 	}
+	if pr.w.Now() < pr.next || !pr.wl.sys.serving() {
+		return
+	}
+	for pr.next <= pr.w.Now() {
+		pr.next += SampleEvery.Milliseconds()
+	}
+	byNet := map[string][]netip.Addr{}
+	_ = pr.wl.sys.mgr.View(func(s *alloc.State) {
+		for _, p := range s.Ports(alloc.System, alloc.PortFilter{}) {
+			byNet[p.Network] = append(byNet[p.Network], p.IPs...)
+		}
+	})
+	frags, spread := 0, 0
+	for _, ips := range byNet {
+		slices.SortFunc(ips, netip.Addr.Compare)
+		for i, a := range ips {
+			if i == 0 || ips[i-1].Next() != a {
+				frags++
+			}
+		}
+		if len(ips) > 0 && ips[0].Is4() {
+			lo, hi := ips[0].As4(), ips[len(ips)-1].As4()
+			spread += int(binary.BigEndian.Uint32(hi[:])-binary.BigEndian.Uint32(lo[:])) + 1
+		}
+	}
+	m := pr.m
+	m.Fragments = (m.Fragments*float64(m.samples) + float64(frags)) / float64(m.samples+1)
+	m.Spread = (m.Spread*float64(m.samples) + float64(spread)) / float64(m.samples+1)
+	m.samples++
 }
 
 // reused is told of every address an acknowledged allocation gives, with its last release (ok

@@ -33,6 +33,9 @@ type Config struct {
 	// Cooldown and StickyTTL tune allocation (see alloc.Config). Defaults 30s and 10m.
 	Cooldown  Duration `json:"cooldown,omitzero"`
 	StickyTTL Duration `json:"sticky_ttl,omitzero"`
+	// Strategy is how pools pick addresses: lowest-free (the default) or next-fit (see
+	// alloc.Config).
+	Strategy string `json:"strategy,omitempty"`
 	// Underlay lists the physical networks (node NICs) that carry the nodes' own traffic: no tenant
 	// may be granted one and no network may use one (see alloc.Config).
 	Underlay []string `json:"underlay,omitempty"`
@@ -198,6 +201,7 @@ func (c *Config) allocConfig() alloc.Config {
 		a.StickyTTL = time.Duration(c.StickyTTL)
 	}
 	a.Underlay = c.Underlay
+	a.Strategy = c.Strategy
 	return a
 }
 

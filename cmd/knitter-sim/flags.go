@@ -21,6 +21,7 @@ type runFlags struct {
 	cooldown    time.Duration
 	preallocate bool
 	reconcile   time.Duration
+	strategy    string
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet) {
@@ -34,6 +35,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.plant, "plant", "", "plant a bug on purpose (see 'knitter-sim plants')")
 	fs.DurationVar(&f.cooldown, "cooldown", sim.ReuseWindow, "the manager's cooldown (0s: none)")
 	fs.BoolVar(&f.preallocate, "preallocate", true, "with --monitor: the monitor pre-allocates each pod's ports (false: the agent allocates at CNI ADD)")
+	fs.StringVar(&f.strategy, "strategy", "", "the manager's allocation strategy: lowest-free (the default) or next-fit")
 	fs.DurationVar(&f.reconcile, "reconcile", sim.DefaultReconcile, "with --monitor: the monitor's reconcile period")
 }
 
@@ -47,6 +49,7 @@ func (f *runFlags) config(seed uint64) (sim.Config, error) {
 		c.Cooldown, c.NoCooldown = f.cooldown, f.cooldown == 0
 	}
 	c.AllocateAtAdd = !f.preallocate
+	c.Strategy = f.strategy
 	if f.monitor && f.reconcile != sim.DefaultReconcile {
 		c.ReconcileEvery = f.reconcile
 	}

@@ -20,7 +20,16 @@ type Config struct {
 	// Underlay lists the physical networks (node NICs) that carry the nodes' own traffic — the VTEP
 	// and management NIC. No tenant may be granted one and no network may use one.
 	Underlay []string
+	// Strategy is how a pool picks the next address: StrategyLowestFree ("" too) or
+	// StrategyNextFit (ipam.Pool.SetNextFit).
+	Strategy string
 }
+
+// Allocation strategies.
+const (
+	StrategyLowestFree = "lowest-free" // the lowest free address: pools stay compact
+	StrategyNextFit    = "next-fit"    // the first free address after the last handed out, wrapping round
+)
 
 // DefaultConfig returns the defaults: 30 s cooldown, 10 min sticky TTL, VNIs from 1000.
 func DefaultConfig() Config {
@@ -37,6 +46,11 @@ func (c Config) Validate() error {
 	}
 	if c.VNIStart == 0 || c.VNIStart > model.MaxVNI {
 		return model.Invalid("vni_start", "%d is out of range; use 1-%d", c.VNIStart, model.MaxVNI)
+	}
+	switch c.Strategy {
+	case "", StrategyLowestFree, StrategyNextFit:
+	default:
+		return model.Invalid("strategy", "%q is not a strategy; use %s or %s", c.Strategy, StrategyLowestFree, StrategyNextFit)
 	}
 	for i, p := range c.Underlay {
 		if err := model.ValidateInterfaceName(fmt.Sprintf("underlay[%d]", i), p); err != nil {

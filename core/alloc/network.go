@@ -92,6 +92,13 @@ func (s *State) addNetwork(nw *network) {
 	s.networks[key] = nw
 	s.tenants[nw.Tenant].networks++
 	nw.macs = s.macPoolFor(&nw.Network)
+	if s.cfg.Strategy == StrategyNextFit {
+		for _, p := range []*ipam.Pool{nw.v4, nw.v6} {
+			if p != nil {
+				p.SetNextFit()
+			}
+		}
+	}
 	s.indexSegment(nw)
 }
 

@@ -7,11 +7,27 @@ import (
 	"github.com/knitter-cni/knitter/core/model"
 )
 
-// Allocate hands out the lowest free address. Addresses in cooldown are skipped while any other address
+// Allocate hands out the lowest free address (with SetNextFit, the first free one after the last
+// it handed out, wrapping round). Addresses in cooldown are skipped while any other address
 // is free; when only cooling addresses remain, it takes the one whose cooldown ends first (ties: lowest
 // address) and reports wasCooling=true. Held (sticky) addresses are never handed out. No address left:
 // *model.Error CodeExhausted naming the subnet.
 func (p *Pool) Allocate() (a netip.Addr, wasCooling bool, err error) {
+	if p.nextFit {
+		if !p.placed {
+			p.cursor, _ = p.taken.max()
+			p.placed = true
+		}
+		off, ok := p.freeFrom(p.cursor + 1)
+		if !ok {
+			off, ok = p.lowestFree() // wrap round
+		}
+		if ok {
+			p.taken.add(off) // the hint stays: it was at or below the lowest free, and still is
+			p.cursor = off
+			return p.addr(off), false, nil
+		}
+	}
 	if off, ok := p.lowestFree(); ok {
 		p.taken.add(off)
 		p.hint = off
@@ -29,10 +45,19 @@ func (p *Pool) Allocate() (a netip.Addr, wasCooling bool, err error) {
 		p.prefix, p.capacity, len(p.owners))
 }
 
-// lowestFree returns the lowest allocatable offset that is not taken. It alternates between skipping
-// reserved spans and skipping runs of taken offsets, starting at the hint.
-func (p *Pool) lowestFree() (uint64, bool) {
-	off := p.hint
+// lowestFree returns the lowest allocatable offset that is not taken, searching from the hint.
+func (p *Pool) lowestFree() (uint64, bool) { return p.freeFrom(p.hint) }
+
+// SetNextFit makes the pool hand out, instead of the lowest free address, the first free one after
+// the address it handed out last, wrapping round at the end of the ranges (next-fit): a released
+// address comes back only after every other free one was used. Cooldown and holds apply as before.
+// Where it stands is memory only: a new or restored pool starts after its highest used, cooling or
+// held address, so a restarted manager does not go back to addresses released just before.
+func (p *Pool) SetNextFit() { p.nextFit = true }
+
+// freeFrom returns the lowest allocatable offset at or above off that is not taken. It alternates
+// between skipping reserved spans and skipping runs of taken offsets.
+func (p *Pool) freeFrom(off uint64) (uint64, bool) {
 	for {
 		a, ok := p.avail.next(off)
 		if !ok {

@@ -225,3 +225,26 @@ func (d *bitmap) nextClear(p int) int {
 	}
 	return chunkSize
 }
+
+// max returns the highest member; ok is false when there is none.
+func (b *bitset) max() (off uint64, ok bool) {
+	var top *chunk
+	var k uint64
+	for ck, c := range b.chunks {
+		if c.n > 0 && (top == nil || ck > k) {
+			top, k = c, ck
+		}
+	}
+	if top == nil {
+		return 0, false
+	}
+	if top.dense == nil {
+		return k<<chunkShift | uint64(top.sparse[len(top.sparse)-1]), true
+	}
+	for w := len(top.dense.words) - 1; w >= 0; w-- {
+		if x := top.dense.words[w]; x != 0 {
+			return k<<chunkShift | uint64(w*64+bits.Len64(x)-1), true
+		}
+	}
+	return 0, false
+}

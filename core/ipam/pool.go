@@ -35,6 +35,11 @@ type Pool struct {
 	// hint is at or below the lowest free allocatable offset, so Allocate starts its search there
 	// instead of at the subnet's start.
 	hint uint64
+	// nextFit makes Allocate search from cursor+1, the offset after the last one it handed out,
+	// wrapping round (SetNextFit); cursor is memory only.
+	nextFit bool
+	cursor  uint64
+	placed  bool // cursor is set: at the first Allocate, after the highest taken offset
 }
 
 // NewPool builds a pool for s (already validated by model.Subnet.Validate). Never handed out: the

@@ -350,3 +350,49 @@ func TestNewPoolCopiesTheSubnet(t *testing.T) {
 		t.Fatalf("Claim message uses the caller's changed subnet: %v", err)
 	}
 }
+
+// TestNextFit: a next-fit pool hands out the address after the last one it handed out, skipping
+// taken ones, and comes back to released addresses only after wrapping round.
+func TestNextFit(t *testing.T) {
+	p := newPool(t, model.Subnet{CIDR: netip.MustParsePrefix("10.0.0.0/29"), Gateway: ip("10.0.0.1")}) // .2-.6
+	p.SetNextFit()
+	for _, want := range []string{"10.0.0.2", "10.0.0.3", "10.0.0.4"} {
+		if a := allocate(t, p); a != ip(want) {
+			t.Fatalf("Allocate = %s, want %s", a, want)
+		}
+	}
+	p.Release(ip("10.0.0.2"), 0)
+	if _, err := p.Claim(ip("10.0.0.6")); err != nil {
+		t.Fatal(err)
+	}
+	// .5 is next; .6 is claimed, so the search wraps round to the released .2.
+	for _, want := range []string{"10.0.0.5", "10.0.0.2"} {
+		if a := allocate(t, p); a != ip(want) {
+			t.Fatalf("Allocate = %s, want %s", a, want)
+		}
+	}
+	if _, _, err := p.Allocate(); model.CodeOf(err) != model.CodeExhausted {
+		t.Fatalf("Allocate on a full pool: %v, want exhausted", err)
+	}
+}
+
+// TestNextFitAfterRestore: a pool rebuilt from claims continues after its highest taken address,
+// not at a freed one below it, with sparse and dense chunks alike.
+func TestNextFitAfterRestore(t *testing.T) {
+	for _, n := range []int{3, 3 * chunkSize / 4} {
+		p := newPool(t, model.Subnet{CIDR: netip.MustParsePrefix("10.0.0.0/8")})
+		a := ip("10.0.0.1")
+		var last netip.Addr
+		for range n {
+			if _, err := p.Claim(a); err != nil {
+				t.Fatal(err)
+			}
+			last, a = a, a.Next()
+		}
+		p.Release(ip("10.0.0.2"), 0)
+		p.SetNextFit()
+		if got := allocate(t, p); got != last.Next() {
+			t.Fatalf("%d claimed: Allocate = %s, want %s (after the highest taken)", n, got, last.Next())
+		}
+	}
+}
