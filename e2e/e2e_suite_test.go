@@ -81,6 +81,9 @@ func upCluster(ctx context.Context, nodes int) (cluster.Cluster, error) {
 		// hack/kube-up.sh's cluster: the driver may reach into its nodes.
 		if dir := os.Getenv("KNITTER_KUBE_DIR"); dir != "" && os.Geteuid() == 0 {
 			cfg.NodeDir = filepath.Join(dir, "nodes")
+			if cfg.KubeUp, err = filepath.Abs(filepath.Join("..", "hack", "kube-up.sh")); err != nil {
+				return nil, err
+			}
 		}
 		return kube.Up(ctx, cfg)
 	case "sim":

@@ -13,6 +13,9 @@
 #      the agents' token, and every node Ready.
 #
 # Usage: hack/kube-up.sh [--nodes N]     (environment: see hack/kube/lib.sh)
+#        hack/kube-up.sh --add-node      one more node joins the running cluster (steps 4 and 5 for it:
+#                                        the same functions, hack/kube/nodes.sh); it prints the node's
+#                                        name once the node is Ready and its knitter-agent pod is ready
 # Then:  export KUBECONFIG=/var/lib/knitter-kube/admin.kubeconfig   (or source .../env)
 # Remove everything with hack/kube-down.sh.
 set -euo pipefail
@@ -23,10 +26,13 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$here/kube/pki.sh"
 # shellcheck source=hack/kube/install.sh
 . "$here/kube/install.sh"
+# shellcheck source=hack/kube/nodes.sh
+. "$here/kube/nodes.sh"
 
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--nodes) KUBE_NODES="$2"; shift 2 ;;
+	--add-node) add_node=1; shift ;;
 	-h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; exit 0 ;;
 	*) echo "error: unknown argument $1 (see $0 --help)" >&2; exit 2 ;;
 	esac
@@ -36,8 +42,39 @@ case "$KUBE_NODES" in
 *) echo "error: --nodes $KUBE_NODES: give 1 to 9 nodes" >&2; exit 2 ;;
 esac
 need_root
-need_go
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+cni_ref="$(repo_root)/.cache/cni-bin"
+if [ "${add_node:-}" = 1 ]; then
+	if [ ! -e "$KUBE_MARKER" ] || [ ! -f "$KUBE_DIR/kube-bin" ]; then
+		echo "error: --add-node: no cluster up in $KUBE_DIR; bring one up with hack/kube-up.sh first" >&2
+		exit 1
+	fi
+	KUBE_BIN="$(cat "$KUBE_DIR/kube-bin")"
+	i=1
+	while [ -e "$(node_dir "$i")" ]; do i=$((i + 1)); done
+	if [ "$i" -gt 9 ]; then
+		echo "error: --add-node: the cluster has 9 nodes, the most it can have" >&2
+		exit 1
+	fi
+	name="$(node_name "$i")"
+	trap 'echo "kube-up --add-node: $name failed; hack/kube-down.sh removes it with the cluster (logs under $(node_dir "$i"))" >&2' ERR
+	node_start "$i" >&2
+	node_wait_containerd "$i"
+	node_import_images "$i"
+	node_wait_registered "$i"
+	kubectl wait --for=condition=Ready "node/$name" --timeout=120s >&2
+	if ! wait_until 120 kubectl -n "$KUBE_NS" get pods -l app.kubernetes.io/name=knitter-agent \
+		--field-selector "spec.nodeName=$name" -o name --no-headers; then
+		echo "error: no knitter-agent pod was scheduled to $name in 120s" >&2
+		exit 1
+	fi
+	kubectl -n "$KUBE_NS" wait --for=condition=Ready pod -l app.kubernetes.io/name=knitter-agent \
+		--field-selector "spec.nodeName=$name" --timeout=120s >&2
+	step "node $name added: Ready, its knitter-agent ready" >&2
+	echo "$name"
+	exit 0
+fi
+need_go
 if [ -e "$KUBE_MARKER" ]; then
 	echo "error: a cluster is already up in $KUBE_DIR; remove it first with hack/kube-down.sh" >&2
 	exit 1
@@ -61,12 +98,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	echo "kube-up: installing containerd and runc (missing ${missing[*]})"
 	"$here/install-tools.sh" containerd runc
 fi
-cni_ref="$(repo_root)/.cache/cni-bin"
 "$here/refplugins.sh" "$cni_ref" >/dev/null
 step "containerd, runc, loopback plugin"
 
 mkdir -p "$KUBE_DIR"
 touch "$KUBE_MARKER"
+echo "$KUBE_BIN" >"$KUBE_DIR/kube-bin"
 mkdir -p "$KUBE_DIR/images" "$KUBE_DIR/etcd" "$KUBE_DIR/logs"
 build_images "$KUBE_DIR/images" >"$KUBE_DIR/images/list"
 "$here/containerd/pause-image.sh" "$KUBE_PAUSE_IMAGE" "$KUBE_DIR/images/pause.tar" >/dev/null
@@ -126,62 +163,12 @@ for mp in "${KUBE_NODE_PATHS[@]}"; do
 		echo "$mp" >>"$KUBE_DIR/mountpoints"
 	fi
 done
-for i in $(seq "$KUBE_NODES"); do
-	name="$(node_name "$i")"
-	d="$(node_dir "$i")"
-	for mp in "${KUBE_NODE_PATHS[@]}"; do mkdir -p "$d/root$mp"; done
-	cp "$cni_ref/loopback" "$d/root/opt/cni/bin/loopback"
-	render() { sed -e "s|@PAUSE_IMAGE@|$KUBE_PAUSE_IMAGE|g" -e "s|@CGROUP_ROOT@|/$name|g" \
-		-e "s|@NODE_IP@|$(node_ip "$i")|g" -e "s|@CA_FILE@|$p/ca.crt|g" "$1"; }
-	render "$here/kube/containerd.toml.tmpl" >"$d/containerd.toml"
-	render "$here/kube/kubelet.yaml.tmpl" >"$d/kubelet.yaml"
-	for h in $(cgroup_hierarchies); do
-		mkdir -p "$KUBE_CGROUP_ROOT/$h/$name/node"
-		if [ "$h" = cpuset ]; then
-			for f in cpuset.cpus cpuset.mems; do
-				cat "$KUBE_CGROUP_ROOT/cpuset/$f" >"$KUBE_CGROUP_ROOT/cpuset/$name/$f"
-				cat "$KUBE_CGROUP_ROOT/cpuset/$f" >"$KUBE_CGROUP_ROOT/cpuset/$name/node/$f"
-			done
-		fi
-	done
-	ip netns add "$name"
-	for j in 0 1 2; do
-		ip link add "$name-e$j" type veth peer name "eth$j" netns "$name"
-		ip link set "$name-e$j" master "knk$j" up
-		ip -n "$name" link set "eth$j" up
-	done
-	ip -n "$name" link set lo up
-	ip -n "$name" addr add "$(node_ip "$i")/24" dev eth0
-	ip -n "$name" route add default via "$KUBE_API_IP"
-	setsid unshare --mount --propagation private nsenter --net="/run/netns/$name" \
-		"$here/kube/node.sh" "$i" </dev/null >>"$d/node.log" 2>&1 &
-	echo $! >"$d/node.pid"
-done
-for i in $(seq "$KUBE_NODES"); do
-	d="$(node_dir "$i")"
-	if ! wait_until 60 test -S "$d/root/run/containerd/containerd.sock"; then
-		echo "error: containerd of $(node_name "$i") did not start; the end of $d/containerd.log:" >&2
-		tail -n 20 "$d/containerd.log" >&2
-		exit 1
-	fi
-done
+for i in $(seq "$KUBE_NODES"); do node_start "$i"; done
+for i in $(seq "$KUBE_NODES"); do node_wait_containerd "$i"; done
 step "nodes: netns, mounts, cgroups, containerd, kubelet"
-
-for i in $(seq "$KUBE_NODES"); do
-	sock="$(node_dir "$i")/root/run/containerd/containerd.sock"
-	for tarball in "$KUBE_DIR"/images/*.tar; do
-		ctr --address "$sock" -n k8s.io images import --no-unpack=false "$tarball" >/dev/null
-	done
-done
+for i in $(seq "$KUBE_NODES"); do node_import_images "$i"; done
 step "images imported into every node's containerd"
-
-for i in $(seq "$KUBE_NODES"); do
-	if ! wait_until 120 kubectl get node "$(node_name "$i")"; then
-		echo "error: node $(node_name "$i") did not register; the end of its kubelet log:" >&2
-		tail -n 20 "$(node_dir "$i")/kubelet.log" >&2
-		exit 1
-	fi
-done
+for i in $(seq "$KUBE_NODES"); do node_wait_registered "$i"; done
 kubectl label node "$(node_name 1)" knitter.io/manager=true >/dev/null
 step "nodes registered"
 

@@ -87,10 +87,11 @@ make_pki() {
 	t="$(random_token)"
 	echo "$t,system:kube-scheduler,kube-scheduler" >>"$p/tokens.csv"
 	kubeconfig "$KUBE_DIR/scheduler.kubeconfig" "$t"
-	for i in $(seq "$KUBE_NODES"); do
+	# Every node the cluster can have (9) gets its token now: kube-apiserver reads tokens.csv once,
+	# and hack/kube-up.sh --add-node brings up a node later with one of these.
+	for i in $(seq 9); do
 		t="$(random_token)"
 		echo "$t,system:node:$(node_name "$i"),node-$i,system:nodes" >>"$p/tokens.csv"
-		mkdir -p "$(node_dir "$i")"
-		kubeconfig "$(node_dir "$i")/kubelet.kubeconfig" "$t"
+		kubeconfig "$p/kubelet-$(node_name "$i").kubeconfig" "$t"
 	done
 }

@@ -8,8 +8,9 @@
 // configuration, as containerd makes them), cluster.RawRuntime (any CNI call, run in the node's
 // mount and network namespaces), cluster.Inspector (checkpoints, node links, a sandbox's
 // interfaces), cluster.Echoer (one echo from the sandbox's network namespace), kill -9 of a
-// component's container, and lists what it leaves behind. It cannot lose a DEL, keep an agent down
-// or add a node; Missing says why, in the words the specs skip with.
+// component's container, adds a node (hack/kube-up.sh --add-node, cluster.NodeAdder), and lists what
+// it leaves behind. It cannot lose a DEL or keep an agent down; Missing says why, in the words the
+// specs skip with.
 package kube
 
 import (
@@ -50,7 +51,10 @@ type Config struct {
 	Image string
 	// NodeDir, if set, is where hack/kube-up.sh keeps the nodes ($KNITTER_KUBE_DIR/nodes): the
 	// driver then implements cluster.Runtime and cluster.Inspector.
-	NodeDir  string
+	NodeDir string
+	// KubeUp, with NodeDir, is hack/kube-up.sh: the driver then implements cluster.NodeAdder
+	// (kube-up.sh --add-node).
+	KubeUp   string
 	Progress io.Writer
 }
 
@@ -202,7 +206,11 @@ func nodeReady(n corev1.Node) bool {
 }
 
 // Nodes implements cluster.Cluster.
-func (c *Cluster) Nodes() []cluster.Node { return slices.Clone(c.nodes) }
+func (c *Cluster) Nodes() []cluster.Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.nodes)
+}
 
 // ManagerClient implements cluster.Cluster.
 func (c *Cluster) ManagerClient() *httpapi.Client { return c.mgr }

@@ -12,8 +12,8 @@ const (
 	noAgentStop = "the kube driver cannot keep a node's agent down: the agent DaemonSet tolerates every taint, " +
 		"its controller recreates a deleted agent pod and the kubelet restarts a killed agent container at once " +
 		"(the churn spec kills it with -9 instead)"
-	noAddNode = "the kube driver cannot add a node: hack/kube-up.sh makes the nodes (network and mount " +
-		"namespaces, cgroups, containerd, kubelet, image imports) before the suite starts and has no way to add one later"
+	noAddNode = "the kube driver adds a node only on hack/kube-up.sh's cluster (kube-up.sh --add-node), as root " +
+		"with KNITTER_KUBE_DIR set (make test-e2e-kube sets it)"
 	noNodeDir = "the kube driver reaches into nodes only on hack/kube-up.sh's cluster, as root with " +
 		"KNITTER_KUBE_DIR set (make test-e2e-kube sets it)"
 )
@@ -34,8 +34,12 @@ func (c *Cluster) Missing(ability string) string {
 // Missing says why the driver lacks an ability the e2e specs look for ("" when it has it).
 func (c *NodeCluster) Missing(ability string) string {
 	switch ability {
-	case "faults", "agent-stop", "add-node":
+	case "faults", "agent-stop":
 		return c.Cluster.Missing(ability)
+	case "add-node":
+		if c.cfg.KubeUp == "" {
+			return noAddNode
+		}
 	}
 	return ""
 }
