@@ -50,6 +50,7 @@ if [ "${add_node:-}" = 1 ]; then
 		exit 1
 	fi
 	KUBE_BIN="$(cat "$KUBE_DIR/kube-bin")"
+	export KUBE_BIN # node.sh runs kubelet from it
 	i=1
 	while [ -e "$(node_dir "$i")" ]; do i=$((i + 1)); done
 	if [ "$i" -gt 9 ]; then
