@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -214,27 +215,28 @@ func (m *Manager) WaitPeersApplied(ctx context.Context, node string) (behind []s
 			m.mu.RUnlock()
 			return nil, model.Errorf(model.CodeNotFound, "name", "node %q is not registered; register it (PUT /api/v1/nodes/%s) first", node, node)
 		}
-		nodes := act.state.Nodes()
 		now := m.opts.Now()
 		w := &m.nodes
 		w.mu.Lock()
 		w.revLocked(act, now)
 		target := max(w.changedAt[node], 1)
 		behind = behind[:0]
-		for _, n := range nodes {
-			a := w.acks[n.Name]
+		// Every ADD that waits here asks: no sorted copy of the node set, only the ones behind sorted.
+		act.state.EachNodeName(func(name string) {
+			a := w.acks[name]
 			switch {
 			case a == nil || a.watching == 0 && a.last.Before(act.at):
 				if now.Sub(act.at) > AgentLive {
-					continue // not heard from since this activation began, long enough: gone
+					return // not heard from since this activation began, long enough: gone
 				}
 			case a.watching == 0 && now.Sub(a.last) > AgentLive:
-				continue // stopped watching: gone
+				return // stopped watching: gone
 			case a.epoch == w.epoch && a.n >= target:
-				continue // applied
+				return // applied
 			}
-			behind = append(behind, n.Name)
-		}
+			behind = append(behind, name)
+		})
+		slices.Sort(behind)
 		if w.acked == nil {
 			w.ackedLocked()
 		}

@@ -50,6 +50,14 @@ func (s *State) Nodes() []model.Node {
 	return out
 }
 
+// EachNodeName calls fn with the name of every registered node, in no particular order: for a
+// caller that keeps few of them and sorts those, without the sorted copy Nodes makes.
+func (s *State) EachNodeName(fn func(name string)) {
+	for name := range s.nodes {
+		fn(name)
+	}
+}
+
 // Node returns a registered node.
 func (s *State) Node(name string) (model.Node, bool) {
 	n, ok := s.nodes[name]
