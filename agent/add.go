@@ -111,6 +111,10 @@ func (a *Agent) build(ctx context.Context, cp Checkpoint, bound bool) (res wire.
 		}
 	}
 	cp.Ready = true
+	// Built: the checkpoint keeps no flood list. The peers are the node's, programmed by SyncPeers
+	// from the node set, not the pod's; kept in every pod's checkpoint they cost O(nodes) a pod.
+	// (The not-ready checkpoint above keeps them, for an ADD that a crash cuts short.)
+	cp = cp.withoutPeers()
 	if err := a.store.Save(cp, false); err != nil {
 		return wire.Result{}, coded(wire.CodeIOFailure, err)
 	}

@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"slices"
+
 	"github.com/knitter-cni/knitter/agent/wire"
 	"github.com/knitter-cni/knitter/core/plan"
 )
@@ -51,3 +53,17 @@ type CheckpointStore interface {
 
 // SortCheckpoints sorts cps by container ID, then ifname: the order List returns.
 func SortCheckpoints(cps []Checkpoint) { sortCheckpoints(cps) }
+
+// withoutPeers returns cp with no VXLAN flood list in its plan (cp's own links are not changed).
+func (cp Checkpoint) withoutPeers() Checkpoint {
+	links := slices.Clone(cp.Plan.Links)
+	for i, l := range links {
+		if l.VXLAN != nil && l.VXLAN.Peers != nil {
+			vx := *l.VXLAN
+			vx.Peers = nil
+			links[i].VXLAN = &vx
+		}
+	}
+	cp.Plan.Links = links
+	return cp
+}
