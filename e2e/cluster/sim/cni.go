@@ -194,6 +194,20 @@ func (c *Cluster) CreatePod(ctx context.Context, spec cluster.PodSpec) (*cluster
 	return pod, err
 }
 
+// lockPod begins the driver's turn (lock) for a call about pod and finds the pod; a pod this cluster
+// does not have ends the turn again and is an error.
+func (c *Cluster) lockPod(pod *cluster.Pod) (*podState, error) {
+	if err := c.lock(); err != nil {
+		return nil, err
+	}
+	ps, _ := c.lookup(pod)
+	if ps == nil {
+		c.unlock()
+		return nil, fmt.Errorf("pod %s is not in this cluster", pod.Key())
+	}
+	return ps, nil
+}
+
 // lookup returns the driver's record of pod.
 func (c *Cluster) lookup(pod *cluster.Pod) (*podState, int) {
 	for i, ps := range c.pods {
@@ -259,14 +273,11 @@ func (c *Cluster) del(ctx context.Context, p *cluster.Pod) error {
 
 // Add implements cluster.Runtime.
 func (c *Cluster) Add(ctx context.Context, pod *cluster.Pod) (*types100.Result, error) {
-	if err := c.lock(); err != nil {
+	ps, err := c.lockPod(pod)
+	if err != nil {
 		return nil, err
 	}
 	defer c.unlock()
-	ps, _ := c.lookup(pod)
-	if ps == nil {
-		return nil, fmt.Errorf("pod %s is not in this cluster", pod.Key())
-	}
 	list, err := confList(pod.Node)
 	if err != nil {
 		return nil, err
@@ -280,27 +291,21 @@ func (c *Cluster) Add(ctx context.Context, pod *cluster.Pod) (*types100.Result, 
 
 // Del implements cluster.Runtime.
 func (c *Cluster) Del(ctx context.Context, pod *cluster.Pod) error {
-	if err := c.lock(); err != nil {
+	ps, err := c.lockPod(pod)
+	if err != nil {
 		return err
 	}
 	defer c.unlock()
-	ps, _ := c.lookup(pod)
-	if ps == nil {
-		return fmt.Errorf("pod %s is not in this cluster", pod.Key())
-	}
 	return c.del(ctx, ps.pod)
 }
 
 // Check implements cluster.Runtime.
 func (c *Cluster) Check(ctx context.Context, pod *cluster.Pod) error {
-	if err := c.lock(); err != nil {
+	ps, err := c.lockPod(pod)
+	if err != nil {
 		return err
 	}
 	defer c.unlock()
-	ps, _ := c.lookup(pod)
-	if ps == nil {
-		return fmt.Errorf("pod %s is not in this cluster", pod.Key())
-	}
 	list, err := confList(pod.Node)
 	if err != nil {
 		return err

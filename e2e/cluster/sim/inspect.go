@@ -285,14 +285,11 @@ func (c *Cluster) AgentMetric(_ context.Context, node, series string) (float64, 
 // ForgetPod implements cluster.Faults: the pod object goes and its ports are released, without
 // any DEL; the sandbox and its interfaces stay.
 func (c *Cluster) ForgetPod(ctx context.Context, pod *cluster.Pod) error {
-	if err := c.lock(); err != nil {
+	ps, err := c.lockPod(pod)
+	if err != nil {
 		return err
 	}
 	defer c.unlock()
-	ps, _ := c.lookup(pod)
-	if ps == nil {
-		return fmt.Errorf("pod %s is not in this cluster", pod.Key())
-	}
 	c.w.DeletePod(pod.Namespace, pod.Name)
 	ps.forgotten = true
 	return c.release(ctx, ps.pod)
@@ -300,14 +297,11 @@ func (c *Cluster) ForgetPod(ctx context.Context, pod *cluster.Pod) error {
 
 // KillSandbox implements cluster.Faults.
 func (c *Cluster) KillSandbox(_ context.Context, pod *cluster.Pod) error {
-	if err := c.lock(); err != nil {
+	ps, err := c.lockPod(pod)
+	if err != nil {
 		return err
 	}
 	defer c.unlock()
-	ps, _ := c.lookup(pod)
-	if ps == nil {
-		return fmt.Errorf("pod %s is not in this cluster", pod.Key())
-	}
 	return c.w.KillNetns(pod.Node, ps.pod.Netns)
 }
 
