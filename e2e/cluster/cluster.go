@@ -12,9 +12,11 @@ package cluster
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/types"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
 
 	"github.com/knitter-cni/knitter/adapters/httpapi"
@@ -189,6 +191,29 @@ func (call RawCall) Apply(list *libcni.NetworkConfigList, ifName string) *libcni
 	}
 	return &libcni.RuntimeConf{ContainerID: call.ContainerID, NetNS: call.Netns, IfName: ifName,
 		Args: [][2]string{{"IgnoreUnknown", "1"}, {"K8S_POD_NAMESPACE", call.Namespace}, {"K8S_POD_NAME", call.Name}}}
+}
+
+// GCArgs are the call's valid attachments as libcni's GC takes them.
+func (call RawCall) GCArgs() *libcni.GCArgs {
+	args := &libcni.GCArgs{}
+	for _, v := range call.Valid {
+		id, ifname, _ := strings.Cut(v, "@")
+		args.ValidAttachments = append(args.ValidAttachments, types.GCAttachment{ContainerID: id, IfName: ifname})
+	}
+	return args
+}
+
+// PodRuntimeConf is what a Kubernetes runtime passes for a pod's sandbox: its container ID, the
+// path of its network namespace, the interface and the kubelet's CNI_ARGS.
+func PodRuntimeConf(containerID, netns, ifName, namespace, name, uid string) *libcni.RuntimeConf {
+	return &libcni.RuntimeConf{ContainerID: containerID, NetNS: netns, IfName: ifName,
+		Args: [][2]string{
+			{"IgnoreUnknown", "1"},
+			{"K8S_POD_NAMESPACE", namespace},
+			{"K8S_POD_NAME", name},
+			{"K8S_POD_INFRA_CONTAINER_ID", containerID},
+			{"K8S_POD_UID", uid},
+		}}
 }
 
 // RawRuntime is implemented by drivers that let a spec call the plugin as a buggy or hostile

@@ -182,14 +182,7 @@ func mustResult(raw json.RawMessage) types.Result {
 
 // runtimeConf is what containerd passes for the pod's sandbox.
 func runtimeConf(p *cluster.Pod) *libcni.RuntimeConf {
-	return &libcni.RuntimeConf{ContainerID: p.ContainerID, NetNS: p.Netns, IfName: podIfName,
-		Args: [][2]string{
-			{"IgnoreUnknown", "1"},
-			{"K8S_POD_NAMESPACE", p.Namespace},
-			{"K8S_POD_NAME", p.Name},
-			{"K8S_POD_INFRA_CONTAINER_ID", p.ContainerID},
-			{"K8S_POD_UID", p.UID},
-		}}
+	return cluster.PodRuntimeConf(p.ContainerID, p.Netns, podIfName, p.Namespace, p.Name, p.UID)
 }
 
 func (c *NodeCluster) confList(node string) (*libcni.NetworkConfigList, error) {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/containernetworking/cni/libcni"
-	"github.com/containernetworking/cni/pkg/types"
 
 	"github.com/knitter-cni/knitter/e2e/cluster"
 	"github.com/knitter-cni/knitter/e2e/cluster/local"
@@ -139,10 +138,5 @@ func (c *NodeCluster) RawGC(ctx context.Context, call cluster.RawCall) error {
 	if err != nil {
 		return err
 	}
-	args := &libcni.GCArgs{}
-	for _, v := range call.Valid {
-		id, ifname, _ := strings.Cut(v, "@")
-		args.ValidAttachments = append(args.ValidAttachments, types.GCAttachment{ContainerID: id, IfName: ifname})
-	}
-	return c.cni.GCNetworkList(withNode(ctx, call.Node), list, args)
+	return c.cni.GCNetworkList(withNode(ctx, call.Node), list, call.GCArgs())
 }

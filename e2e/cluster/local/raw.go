@@ -3,11 +3,8 @@ package local
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/containernetworking/cni/libcni"
-	"github.com/containernetworking/cni/pkg/types"
-
 	"github.com/knitter-cni/knitter/e2e/cluster"
 )
 
@@ -53,10 +50,5 @@ func (c *Cluster) RawGC(ctx context.Context, call cluster.RawCall) error {
 	if err != nil {
 		return err
 	}
-	args := &libcni.GCArgs{}
-	for _, v := range call.Valid {
-		id, ifname, _ := strings.Cut(v, "@")
-		args.ValidAttachments = append(args.ValidAttachments, types.GCAttachment{ContainerID: id, IfName: ifname})
-	}
-	return c.cni.GCNetworkList(ctx, list, args)
+	return c.cni.GCNetworkList(ctx, list, call.GCArgs())
 }

@@ -75,14 +75,7 @@ func (c *Cluster) Exec(ctx context.Context, pod *cluster.Pod, argv ...string) (s
 
 // runtimeConf is what a Kubernetes runtime passes for the pod's sandbox.
 func runtimeConf(ps podState) *libcni.RuntimeConf {
-	return &libcni.RuntimeConf{ContainerID: ps.ContainerID, NetNS: netnsPath(ps.Netns), IfName: podIfName,
-		Args: [][2]string{
-			{"IgnoreUnknown", "1"},
-			{"K8S_POD_NAMESPACE", ps.Namespace},
-			{"K8S_POD_NAME", ps.Name},
-			{"K8S_POD_INFRA_CONTAINER_ID", ps.ContainerID},
-			{"K8S_POD_UID", ps.UID},
-		}}
+	return cluster.PodRuntimeConf(ps.ContainerID, netnsPath(ps.Netns), podIfName, ps.Namespace, ps.Name, ps.UID)
 }
 
 // loadConfList reads the node's network configuration list, as a runtime reads /etc/cni/net.d.

@@ -135,14 +135,7 @@ func (e *pluginExec) Decode(b []byte) (version.PluginInfo, error) {
 
 // runtimeConf is what a Kubernetes runtime passes for the pod's sandbox.
 func runtimeConf(p *cluster.Pod) *libcni.RuntimeConf {
-	return &libcni.RuntimeConf{ContainerID: p.ContainerID, NetNS: p.Netns, IfName: podIfName,
-		Args: [][2]string{
-			{"IgnoreUnknown", "1"},
-			{"K8S_POD_NAMESPACE", p.Namespace},
-			{"K8S_POD_NAME", p.Name},
-			{"K8S_POD_INFRA_CONTAINER_ID", p.ContainerID},
-			{"K8S_POD_UID", p.UID},
-		}}
+	return cluster.PodRuntimeConf(p.ContainerID, p.Netns, podIfName, p.Namespace, p.Name, p.UID)
 }
 
 // CreatePod implements cluster.Cluster: the pod object, a sandbox namespace on the node, then
@@ -362,12 +355,7 @@ func (c *Cluster) RawGC(ctx context.Context, call cluster.RawCall) error {
 	if err != nil {
 		return err
 	}
-	args := &libcni.GCArgs{}
-	for _, v := range call.Valid {
-		id, ifname, _ := strings.Cut(v, "@")
-		args.ValidAttachments = append(args.ValidAttachments, types.GCAttachment{ContainerID: id, IfName: ifname})
-	}
-	return c.cni(call.Node).GCNetworkList(ctx, list, args)
+	return c.cni(call.Node).GCNetworkList(ctx, list, call.GCArgs())
 }
 
 // NodeNetns implements cluster.RawRuntime: the path the agent knows as its node's own namespace.
