@@ -158,9 +158,11 @@ func (a *Agent) bind(ctx context.Context, req wire.Request) (Binding, PodInfo, e
 	}
 	b, err := a.mgr.BindPod(ctx, info.Ref.UID, a.node.Name)
 	if podMissing(err) {
-		if err = a.allocate(ctx, k, info); err == nil {
-			b, err = a.mgr.BindPod(ctx, info.Ref.UID, a.node.Name)
+		// The allocation's own error, as the monitor gives it (and not read as a bind's conflict).
+		if err := a.allocate(ctx, k, info); err != nil {
+			return Binding{}, info, err
 		}
+		b, err = a.mgr.BindPod(ctx, info.Ref.UID, a.node.Name)
 	}
 	switch {
 	case err == nil:
