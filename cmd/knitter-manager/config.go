@@ -145,6 +145,14 @@ func loadConfig(path string) (Config, error) {
 }
 
 // complete fills defaults and checks the values, naming the field and the fix.
+// scheme is the one the manager serves: https unless tls.insecure_http.
+func (c *Config) scheme() string {
+	if c.TLS.InsecureHTTP {
+		return "http"
+	}
+	return "https"
+}
+
 func (c *Config) complete() error {
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:9527"
@@ -152,12 +160,9 @@ func (c *Config) complete() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fmt.Errorf("listen: %q is not host:port (e.g. 127.0.0.1:9527)", c.Listen)
 	}
-	if c.AdvertiseURL == "" {
-		scheme := "https"
-		if c.TLS.InsecureHTTP {
-			scheme = "http"
-		}
-		c.AdvertiseURL = scheme + "://" + c.Listen
+	if _, port, _ := net.SplitHostPort(c.Listen); c.AdvertiseURL == "" && port != "0" {
+		// With port 0 the kernel picks the port: run sets the URL from the address it got.
+		c.AdvertiseURL = c.scheme() + "://" + c.Listen
 	}
 	if c.DataDir == "" {
 		c.DataDir = "/var/lib/knitter-manager"

@@ -210,19 +210,8 @@ func TestLowFileDescriptorLimit(t *testing.T) {
 		t.Skip("prlimit (util-linux) is not installed")
 	}
 	dir := t.TempDir()
-	port := freePort(t)
-	logf, err := os.CreateTemp(t.TempDir(), "manager-*.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(prlimit, "--nofile=600:600", binary, "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data-dir", dir,
-		"--bootstrap", "../../examples/bootstrap.yaml")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{t: t, cmd: cmd, url: fmt.Sprintf("https://127.0.0.1:%d", port), log: logf, exited: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.exited) }()
+	p := launch(t, exec.Command(prlimit, "--nofile=600:600", binary, "--listen", "127.0.0.1:0", "--data-dir", dir,
+		"--bootstrap", "../../examples/bootstrap.yaml"))
 	t.Cleanup(func() { p.kill() })
 	ca := filepath.Join(dir, "pki", "ca.crt")
 	waitFile(t, ca, p)

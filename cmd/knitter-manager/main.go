@@ -91,7 +91,7 @@ func newCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVarP(&configFile, "config", "c", "", "configuration file (YAML); flags override it")
 	f.StringVar(&flags.Listen, "listen", "127.0.0.1:9527", "API listen address")
-	f.StringVar(&flags.AdvertiseURL, "advertise-url", "", "URL other managers and clients use for this one (default https://<listen>)")
+	f.StringVar(&flags.AdvertiseURL, "advertise-url", "", "URL other managers and clients use for this one (default https://<listen>; with port 0, the port the kernel gave)")
 	f.StringVar(&flags.DataDir, "data-dir", "/var/lib/knitter-manager", "state directory: embedded etcd, generated TLS material, admin token")
 	f.StringSliceVar(&endpoints, "etcd-endpoints", nil, "external etcd client URLs (comma separated); empty runs an embedded etcd")
 	f.StringVar(&flags.Etcd.CAFile, "etcd-ca", "", "CA file of the external etcd's server certificate")

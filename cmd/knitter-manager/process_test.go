@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -41,16 +41,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 type proc struct {
 	t      *testing.T
 	cmd    *exec.Cmd
@@ -61,20 +51,44 @@ type proc struct {
 
 func startManager(t *testing.T, args ...string) *proc {
 	t.Helper()
-	port := freePort(t)
+	return launch(t, exec.Command(binary, append([]string{"--listen", "127.0.0.1:0"}, args...)...))
+}
+
+// servingLine is the manager's log line that names the address it listens on.
+var servingLine = regexp.MustCompile(`msg="knitter-manager serving" listen=(\S+)`)
+
+// launch starts a knitter-manager command that listens on port 0 and waits until it logs the
+// address the kernel gave it (p.url), or until it exits (p.url stays empty; tests of refused starts
+// read p.exited). A port picked by the test and handed over would race with every other process
+// on the machine binding one, and a client would then talk to somebody else's server.
+func launch(t *testing.T, cmd *exec.Cmd) *proc {
+	t.Helper()
 	logf, err := os.CreateTemp(t.TempDir(), "manager-*.log")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(binary, append([]string{"--listen", fmt.Sprintf("127.0.0.1:%d", port)}, args...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{t: t, cmd: cmd, url: fmt.Sprintf("https://127.0.0.1:%d", port), log: logf, exited: make(chan struct{})}
+	p := &proc{t: t, cmd: cmd, log: logf, exited: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() { p.kill() })
-	return p
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if m := servingLine.FindStringSubmatch(p.logs()); m != nil {
+			p.url = "https://" + m[1]
+			return p
+		}
+		select {
+		case <-p.exited:
+			return p
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("knitter-manager did not log its address within 60s:\n%s", p.logs())
+		}
+	}
 }
 
 func (p *proc) kill() {

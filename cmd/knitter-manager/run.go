@@ -88,6 +88,10 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	if cfg.AdvertiseURL == "" { // listen on port 0: advertise the port the kernel gave
+		cfg.AdvertiseURL = cfg.scheme() + "://" + tcp.Addr().String()
+		lead.self = cfg.AdvertiseURL
+	}
 	var ln net.Listener = httpapi.NewConnLimiter(tcp, lim.MaxConnections, lim.MaxUnauthenticatedConnections, log)
 	srv := &http.Server{Handler: handler, ConnContext: httpapi.ConnContext,
 		ReadHeaderTimeout: time.Duration(lim.ReadHeaderTimeout), ReadTimeout: time.Duration(lim.ReadTimeout),
