@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/knitter-cni/knitter/e2e/cluster"
+	"github.com/knitter-cni/knitter/manager"
 )
 
 // firstEchoTimeout is how long the very first echo to a freshly attached pod may take: well under the
@@ -94,11 +95,23 @@ var _ = Describe("the peer gate", Label("overlay", "first-packet"), Serial, func
 		// node1's agent is frozen while node3 registers: it learns node3 only once it runs again.
 		resume, err := pauser.PauseAgent(node1)
 		Expect(err).NotTo(HaveOccurred())
+		pausedAt := time.Now()
 		var once sync.Once
 		resumeOnce := func() { once.Do(func() { Expect(resume()).To(Succeed()) }) }
 		DeferCleanup(resumeOnce)
 		n3, err := adder.AddNode(ctx)
 		Expect(err).NotTo(HaveOccurred())
+		// A frozen agent is lagging only while the manager still counts it live: for
+		// manager.AgentLive after its last node watch, which ended when node3 registered. Frozen for
+		// longer, node1 is a stopped node, which the gate rightly does not wait for (unit test
+		// TestPeerGateSkipsStoppedAgents), and this spec's premise is gone: on the kube driver adding
+		// a node (kubelet, DaemonSet agent) takes about 20-30 s.
+		if frozen := time.Since(pausedAt); frozen > manager.AgentLive-2*time.Second {
+			resumeOnce()
+			Skip(fmt.Sprintf("adding %s took %s with %s's agent frozen, longer than the manager counts a silent agent live (%s): "+
+				"%s is no longer lagging but stopped; this driver adds nodes too slowly for the lagging-node case", n3.Name,
+				frozen.Round(time.Millisecond), node1, manager.AgentLive, node1))
+		}
 		// The lag: node1 runs again 500 ms after node3's pod is asked for. Without the gate the ADD
 		// returns well before that and the echo below is sent while node1 floods to nobody on node3.
 		const lag = 500 * time.Millisecond
