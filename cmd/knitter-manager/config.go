@@ -144,7 +144,6 @@ func loadConfig(path string) (Config, error) {
 	return c, nil
 }
 
-// complete fills defaults and checks the values, naming the field and the fix.
 // scheme is the one the manager serves: https unless tls.insecure_http.
 func (c *Config) scheme() string {
 	if c.TLS.InsecureHTTP {
@@ -153,14 +152,16 @@ func (c *Config) scheme() string {
 	return "https"
 }
 
+// complete fills defaults and checks the values, naming the field and the fix.
 func (c *Config) complete() error {
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:9527"
 	}
-	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+	_, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
 		return fmt.Errorf("listen: %q is not host:port (e.g. 127.0.0.1:9527)", c.Listen)
 	}
-	if _, port, _ := net.SplitHostPort(c.Listen); c.AdvertiseURL == "" && port != "0" {
+	if c.AdvertiseURL == "" && port != "0" {
 		// With port 0 the kernel picks the port: run sets the URL from the address it got.
 		c.AdvertiseURL = c.scheme() + "://" + c.Listen
 	}
