@@ -100,7 +100,9 @@ test-e2e: ## Run the ginkgo e2e suite on the sim driver (seconds, no root), then
 		pkgs="$(E2E_PKG)"; [ "$$d" = local ] || pkgs=./e2e/; \
 		echo "KNITTER_E2E_DRIVER=$$d $(GO) test $$pkgs -v -count=1 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS)"; \
 		t0=$$(date +%s); \
-		KNITTER_E2E_DRIVER=$$d $(GO) test $$pkgs -v -count=1 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS) || exit $$?; \
+		report=$(CURDIR)/$(OUTPUT)/e2e-$$d.json; rm -f $$report; rc=0; \
+		KNITTER_E2E_REPORT=$$report KNITTER_E2E_DRIVER=$$d $(GO) test $$pkgs -v -count=1 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS) || rc=$$?; \
+		if [ $$rc -ne 0 ]; then [ ! -f $$report ] || $(GO) run ./hack/e2efailures $$report; exit $$rc; fi; \
 		times="$$times $$d $$(( $$(date +%s) - t0 )) s"; \
 	done; \
 	echo "test-e2e:$$times"
@@ -119,10 +121,12 @@ kube-down: ## Remove the local Kubernetes cluster and everything it made (hack/k
 test-e2e-kube: ## kube-up, the e2e suite on the kube driver, kube-down (the cluster goes even if specs fail); prints each part's time.
 	@dir=$${KNITTER_KUBE_DIR:-/var/lib/knitter-kube}; t0=$$(date +%s); \
 	hack/kube-up.sh || { hack/kube-down.sh; exit 1; }; t1=$$(date +%s); \
-	rc=0; ( . $$dir/env && export KNITTER_KUBE_DIR=$$dir KNITTER_E2E_DRIVER=kube && \
+	report=$(CURDIR)/$(OUTPUT)/e2e-kube.json; rm -f $$report; \
+	rc=0; ( . $$dir/env && export KNITTER_KUBE_DIR=$$dir KNITTER_E2E_DRIVER=kube KNITTER_E2E_REPORT=$$report && \
 		echo "$(GO) test ./e2e/ -v -count=1 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS)  (KNITTER_E2E_DRIVER=kube)" && \
 		$(GO) test ./e2e/ -v -count=1 -timeout $(E2E_TIMEOUT) $(E2E_FLAGS) ) || rc=$$?; t2=$$(date +%s); \
 	hack/kube-down.sh; t3=$$(date +%s); \
+	if [ $$rc -ne 0 ] && [ -f $$report ]; then $(GO) run ./hack/e2efailures $$report; fi; \
 	echo "test-e2e-kube: kube-up $$((t1 - t0)) s, specs $$((t2 - t1)) s (exit $$rc), kube-down $$((t3 - t2)) s, in all $$((t3 - t0)) s"; \
 	exit $$rc
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/reporters"
 	. "github.com/onsi/gomega"
 
 	"github.com/knitter-cni/knitter/e2e/cluster"
@@ -52,6 +53,17 @@ var _ = AfterSuite(func(ctx SpecContext) {
 	Expect(c.Down(ctx)).To(Succeed())
 	expectNothingLeft(c)
 }, NodeTimeout(5*time.Minute))
+
+// reportEnv names a file for the run's ginkgo JSON report; `make test-e2e` sets it and, when the
+// suite fails, prints each failure's reason from it (hack/e2efailures) below ginkgo's summary.
+const reportEnv = "KNITTER_E2E_REPORT"
+
+var _ = ReportAfterSuite("the JSON report for hack/e2efailures", func(r Report) {
+	if path := os.Getenv(reportEnv); path != "" {
+		Expect(os.MkdirAll(filepath.Dir(path), 0o755)).To(Succeed())
+		Expect(reporters.GenerateJSONReport(r, path)).To(Succeed())
+	}
+})
 
 // upCluster brings up a cluster of the selected driver with the suite's networks.
 func upCluster(ctx context.Context, nodes int) (cluster.Cluster, error) {

@@ -242,17 +242,43 @@ func (c *Cluster) Down(ctx context.Context) error {
 			return fmt.Errorf("deleting namespace %s: %w", ns, err)
 		}
 	}
+	// Gone, not just terminating: a namespace being terminated refuses new pods, and the next user
+	// of the name (another handle on the same cluster, as the teardown spec's) would meet that.
+	for _, ns := range made {
+		if err := c.waitNamespaceGone(ctx, ns); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// namespaceGoneTimeout bounds the wait for a deleted namespace's objects to be removed.
+const namespaceGoneTimeout = 3 * time.Minute
+
+// waitNamespaceGone waits until the namespace ns no longer exists.
+func (c *Cluster) waitNamespaceGone(ctx context.Context, ns string) error {
+	return c.waitFor(ctx, namespaceGoneTimeout, "namespace "+ns+" to be deleted", func() (bool, error) {
+		_, err := c.cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), err
+	})
 }
 
 // EnsureNamespace creates ns if it is missing, remembering that Down should delete it. Specs that
 // create objects through the clientset call it first.
+//
+// A namespace being terminated refuses new pods ("unable to create new content in namespace"):
+// EnsureNamespace waits until it is gone and creates it again.
 func (c *Cluster) EnsureNamespace(ctx context.Context, ns string) error {
-	_, err := c.cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-	if err == nil {
+	obj, err := c.cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	if err == nil && obj.Status.Phase != corev1.NamespaceTerminating {
 		return nil
 	}
-	if !apierrors.IsNotFound(err) {
+	if err == nil {
+		fmt.Fprintf(c.cfg.Progress, "kube: namespace %s is being deleted; waiting until it is gone to create it again\n", ns)
+		if err := c.waitNamespaceGone(ctx, ns); err != nil {
+			return err
+		}
+	} else if !apierrors.IsNotFound(err) {
 		return err
 	}
 	_, err = c.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
