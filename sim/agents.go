@@ -4,7 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/knitter-cni/knitter/agent"
 	"github.com/knitter-cni/knitter/agent/wire"
@@ -26,6 +30,9 @@ type node struct {
 	opts   agent.Options
 	pods   *fakepods.Pods
 	netns  map[string]string // container id -> the fake namespace
+	// gone: the node was removed (its agent and dataplane are no more); released: the manager
+	// acknowledged forgetting it and releasing its pods (ReleaseNode).
+	gone, released bool
 }
 
 // restart is an agent process crash and start: what the checkpoint store did not write durably is
@@ -46,31 +53,74 @@ func (nd *node) restart(lose bool) error {
 
 // nodes are the simulated nodes and the pod source they share (the API server's pods).
 type nodes struct {
-	list []*node
-	pods *fakepods.Pods
+	list     []*node
+	pods     *fakepods.Pods
+	byName   map[string]int // node name -> index in list
+	released int            // removed nodes whose release the manager acknowledged
 }
 
 func newNodes(n int, sys *system) (*nodes, error) {
-	ns := &nodes{pods: fakepods.New()}
-	for i := range n {
-		dp := fakedp.New()
-		dp.AddNIC("eth0", 1500)
-		nd := &node{name: fmt.Sprintf("node-%d", i+1), dp: dp, client: fakemanager.New(sys.mgr), store: fakecheckpoints.New(),
-			pods: ns.pods, netns: map[string]string{}}
-		nd.opts = agent.Options{
-			Node: plan.Node{Name: nd.name, VTEP: vtep(i), VTEPDevice: "eth0",
-				Uplinks: map[string]string{}, MTU: 1500},
-			NetnsExists: func(p string) bool { return dp.Links(p) != nil },
-			Logger:      slog.New(slog.DiscardHandler),
+	ns := &nodes{pods: fakepods.New(), byName: map[string]int{}}
+	for range n {
+		if _, err := ns.join(sys); err != nil {
+			return nil, err
 		}
-		a, err := agent.New(dp, ns.pods, nd.client, nd.store, nd.opts)
-		if err != nil {
-			return nil, fmt.Errorf("starting the agent of %s: %w", nd.name, err)
-		}
-		nd.agent = a
-		ns.list = append(ns.list, nd)
 	}
 	return ns, nil
+}
+
+// join adds a node (node-N, N one past the last, with the next VTEP) with a new agent over an
+// empty dataplane and checkpoint store, its client pointed at the leader.
+func (ns *nodes) join(sys *system) (*node, error) {
+	i := len(ns.list)
+	dp := fakedp.New()
+	dp.AddNIC("eth0", 1500)
+	nd := &node{name: fmt.Sprintf("node-%d", i+1), dp: dp, client: fakemanager.New(sys.mgr), store: fakecheckpoints.New(),
+		pods: ns.pods, netns: map[string]string{}}
+	nd.client.SetDown(sys.mgr == nil)
+	nd.opts = agent.Options{
+		Node: plan.Node{Name: nd.name, VTEP: vtep(i), VTEPDevice: "eth0",
+			Uplinks: map[string]string{}, MTU: 1500},
+		NetnsExists: func(p string) bool { return dp.Links(p) != nil },
+		Logger:      slog.New(slog.DiscardHandler),
+	}
+	a, err := agent.New(dp, ns.pods, nd.client, nd.store, nd.opts)
+	if err != nil {
+		return nil, fmt.Errorf("starting the agent of %s: %w", nd.name, err)
+	}
+	nd.agent = a
+	ns.byName[nd.name] = len(ns.list)
+	ns.list = append(ns.list, nd)
+	return nd, nil
+}
+
+// live returns the indexes of the nodes not removed, in order.
+func (ns *nodes) live() []int {
+	var out []int
+	for i, nd := range ns.list {
+		if !nd.gone {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// standing returns the nodes not removed, in order.
+func (ns *nodes) standing() []*node {
+	var out []*node
+	for _, i := range ns.live() {
+		out = append(out, ns.list[i])
+	}
+	return out
+}
+
+// reboot is a node crash and boot: every pod namespace on it is gone (its links with it), and the
+// agent starts again over what its checkpoint store wrote durably (lose: over nothing).
+func (nd *node) reboot(lose bool) error {
+	for _, id := range slices.Sorted(maps.Keys(nd.netns)) {
+		nd.dp.Gone(nd.netns[id])
+	}
+	return nd.restart(lose)
 }
 
 // vtep is node i's VTEP: 192.168.0.1 onwards, counting on past the last octet (node 255 is
@@ -96,11 +146,26 @@ func (ns *nodes) retarget(sys *system) {
 	}
 }
 
+// sandboxID is the container id of p's current sandbox: c-UID, then c-UID.N for the N-th
+// recreation.
+func sandboxID(p *simPod) string {
+	if p.sandbox == 0 {
+		return "c-" + p.uid
+	}
+	return "c-" + p.uid + "." + strconv.Itoa(p.sandbox)
+}
+
+// sandboxUID is the pod UID a container id names.
+func sandboxUID(id string) string {
+	uid, _, _ := strings.Cut(strings.TrimPrefix(id, "c-"), ".")
+	return uid
+}
+
 // add is the runtime's CNI ADD of p's sandbox on its node.
 func (ns *nodes) add(p *simPod) error {
 	nd := ns.list[p.node]
 	ns.pods.Put(p.tenant, p.name, p.uid, nil)
-	id := "c-" + p.uid
+	id := sandboxID(p)
 	path, ok := nd.netns[id]
 	if !ok {
 		path = nd.dp.NewNetns()
@@ -114,21 +179,26 @@ func (ns *nodes) add(p *simPod) error {
 // del is the runtime's CNI DEL of p's sandbox.
 func (ns *nodes) del(p *simPod) error {
 	nd := ns.list[p.node]
-	id := "c-" + p.uid
+	id := sandboxID(p)
 	return nd.agent.Del(context.Background(), wire.Request{ContainerID: id, IfName: "eth0", Netns: nd.netns[id]})
 }
 
 // heartbeat registers every node, as the agents' loops do.
 func (ns *nodes) heartbeat() {
 	for _, nd := range ns.list {
-		_ = nd.agent.Heartbeat(context.Background())
+		if !nd.gone {
+			_ = nd.agent.Heartbeat(context.Background())
+		}
 	}
 }
 
-// attached returns how many sandboxes hold links on every node.
+// attached returns how many sandboxes hold links on the nodes not removed.
 func (ns *nodes) attached() int {
 	n := 0
 	for _, nd := range ns.list {
+		if nd.gone {
+			continue
+		}
 		for _, path := range nd.netns {
 			if len(nd.dp.Links(path)) > 0 {
 				n++
@@ -136,4 +206,16 @@ func (ns *nodes) attached() int {
 		}
 	}
 	return n
+}
+
+// sandboxAddrs returns the addresses on p's current sandbox's links, in link order.
+func (ns *nodes) sandboxAddrs(p *simPod) []netip.Addr {
+	nd := ns.list[p.node]
+	var out []netip.Addr
+	for _, l := range nd.dp.Links(nd.netns[sandboxID(p)]) {
+		for _, a := range l.Addrs {
+			out = append(out, a.Addr())
+		}
+	}
+	return out
 }

@@ -27,7 +27,8 @@ func faultProcess(w *World, rng *rand.Rand, end int64, on *bool) func(name strin
 
 // scheduleFaults plants the fault processes: each fires at seeded random intervals until end, and
 // none fires once *on is false (the liveness phase).
-func scheduleFaults(w *World, sys *system, ns *nodes, plant Plant, st *Stats, end int64, on *bool) {
+func scheduleFaults(w *World, sys *system, wl *workload, plant Plant, st *Stats, end int64, on *bool) {
+	ns := wl.nodes
 	rng := w.Rand("faults")
 	every := faultProcess(w, rng, end, on)
 	// The leader's process crashes and restarts after a while, knowing only what the store holds;
@@ -76,12 +77,22 @@ func scheduleFaults(w *World, sys *system, ns *nodes, plant Plant, st *Stats, en
 	// An agent process crashes and starts again over its checkpoint store.
 	if ns != nil {
 		every("agent-crash", 15_000, func(r *rand.Rand) {
-			nd := ns.list[r.IntN(len(ns.list))]
+			live := ns.live()
+			nd := ns.list[live[r.IntN(len(live))]]
 			st.AgentCrashes++
 			w.Record("fault agent-crash %s", nd.name)
 			if err := nd.restart(plant == PlantLostCheckpoint); err != nil {
 				panic(err)
 			}
+		})
+	}
+	// A node crashes and boots: its pods' namespaces are gone, the runtime recreates them. Drawn
+	// from a source of its own, so adding it shifted no other fault.
+	if ns != nil {
+		rr := w.Rand("node-reboot")
+		faultProcess(w, rr, end, on)("node-reboot", 30_000, func(r *rand.Rand) {
+			live := ns.live()
+			wl.rebootNode(live[r.IntN(len(live))], plant == PlantLostCheckpoint)
 		})
 	}
 	// The store is down for a while: campaigns, loads and writes fail.
@@ -102,6 +113,24 @@ func restartLater(w *World, sys *system, p *mgrProc, d int64) {
 				panic(err)
 			}
 			w.Record("restart manager %d", p.gen)
+		}
+	})
+}
+
+// scheduleNodeChurn adds and removes nodes at seeded intervals (mean 10 s) until end: a join while
+// fewer than nodes+2 run, otherwise (or at random) a removal while more than one runs.
+func scheduleNodeChurn(w *World, wl *workload, nodes int, end int64) {
+	rng := w.Rand("nodes")
+	on := true
+	every := faultProcess(w, rng, end, &on)
+	every("node-churn", 10_000, func(r *rand.Rand) {
+		live := wl.nodes.live()
+		if len(live) < nodes+2 && (len(live) == 1 || r.IntN(2) == 0) {
+			wl.joinNode()
+			return
+		}
+		if len(live) > 1 {
+			wl.removeNode(live[r.IntN(len(live))])
 		}
 	})
 }

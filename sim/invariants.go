@@ -96,6 +96,7 @@ func (c *checker) step() {
 		return // no manager serves: nothing to compare until one does
 	}
 	c.podsHaveTheirPorts(c.scanPorts(ports))
+	c.releasedNodesHoldNothing(ports)
 	// The manager's memory equals what a restart would load from the store. Restoring the store is
 	// the costly part, so it runs on every FullEvery-th step and at the end of each phase.
 	c.n++
@@ -234,9 +235,48 @@ func (c *checker) final() {
 	}
 	if ns := c.wl.nodes; ns != nil && c.failed == nil {
 		// The agents here do not watch the node set: ports on two nodes need not reach each other.
-		if err := checkReach(c.sys.mgr, ns.list, false); err != nil {
+		// A removed node's dataplane went with it.
+		if err := checkReach(c.sys.mgr, ns.standing(), false); err != nil {
 			c.fail(Safety, "pods-reach", "%v", err)
 		}
+	}
+	c.nodesMatch()
+}
+
+// releasedNodesHoldNothing checks that no port is bound to a removed node whose release the
+// manager acknowledged, and that such a node is not registered again (its agent is gone).
+func (c *checker) releasedNodesHoldNothing(ports []model.Port) {
+	ns := c.wl.nodes
+	if ns == nil || ns.released == 0 {
+		return
+	}
+	for _, p := range ports {
+		if i, ok := ns.byName[p.Node]; ok && ns.list[i].released {
+			c.fail(Safety, "removed-node-holds-nothing", "%s (pod %s) is bound to %s, which the manager released", p.ID, p.Pod.UID, p.Node)
+			return
+		}
+	}
+}
+
+// nodesMatch checks, at the end, that the manager registers exactly the nodes not removed.
+func (c *checker) nodesMatch() {
+	ns := c.wl.nodes
+	if ns == nil || c.failed != nil {
+		return
+	}
+	var reg []string
+	_ = c.sys.mgr.View(func(s *alloc.State) {
+		for _, n := range s.Nodes() {
+			reg = append(reg, n.Name)
+		}
+	})
+	var want []string
+	for _, i := range ns.live() {
+		want = append(want, ns.list[i].name)
+	}
+	slices.Sort(want)
+	if !slices.Equal(reg, want) {
+		c.fail(Liveness, "nodes-match", "the manager registers %v; the nodes not removed are %v", reg, want)
 	}
 }
 
@@ -274,9 +314,12 @@ func (c *checker) sandboxesOwnTheirAddresses(ports []model.Port) {
 		}
 	}
 	for _, nd := range c.wl.nodes.list {
+		if nd.gone {
+			continue // its namespaces went with it
+		}
 		ids := slices.Sorted(maps.Keys(nd.netns))
 		for _, id := range ids {
-			uid := strings.TrimPrefix(id, "c-")
+			uid := sandboxUID(id)
 			for _, l := range nd.dp.Links(nd.netns[id]) {
 				for _, a := range l.Addrs {
 					if o, held := owner[a.Addr()]; held && o != uid {

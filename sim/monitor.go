@@ -118,9 +118,7 @@ func newKube(w *World, sys *system, nodeNames []string, st *Stats, knobs Knobs, 
 		}
 	}
 	for _, n := range nodeNames {
-		node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n},
-			Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}}}
-		if err := k.api.PutNode(node); err != nil {
+		if err := k.putNode(n); err != nil {
 			return nil, err
 		}
 	}
@@ -129,6 +127,12 @@ func newKube(w *World, sys *system, nodeNames []string, st *Stats, knobs Knobs, 
 	}
 	k.api.Pump()
 	return k, nil
+}
+
+// putNode creates a Ready node object.
+func (k *kube) putNode(name string) error {
+	return k.api.PutNode(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue}}}})
 }
 
 // start builds a monitor process; its caches are what the watch delivered (a restart relists).

@@ -36,6 +36,10 @@ const (
 	// PlantSkipFencing is a store that does not fence: a manager whose session ended (a partition)
 	// keeps writing, and never learns its term is over, while a new manager serves.
 	PlantSkipFencing Plant = "skip-fencing"
+	// PlantReleaseOnDEL makes a CNI DEL release the pod's ports at the manager, as a plugin that
+	// frees addresses on DEL would: when a node reboot makes the runtime recreate a pod's sandbox
+	// (the old sandbox's DEL, then an ADD for the same pod), the pod comes back with new addresses.
+	PlantReleaseOnDEL Plant = "release-on-del"
 )
 
 // Plants lists every planted bug with what it does.
@@ -46,6 +50,7 @@ func Plants() map[Plant]string {
 		PlantAckFailedWrite: "the store acknowledges a failed write, so the manager serves state the store lacks",
 		PlantLostCheckpoint: "a restarted agent has lost its checkpoints, so DEL leaves the sandbox's links (needs --nodes)",
 		PlantSkipFencing:    "the store does not fence ended terms, so a partitioned manager keeps writing beside the new one (needs --nodes)",
+		PlantReleaseOnDEL:   "the DEL of a sandbox the runtime recreates after a node reboot releases the pod's ports, so the pod comes back with other addresses (needs --nodes)",
 		PlantReuseBeforeDEL: "with cooldown off, a delete releases the ports before the sandbox's DEL ran, so an address is reused while the old sandbox has it (needs --nodes, not --monitor)",
 	}
 }

@@ -35,6 +35,10 @@ type Config struct {
 	Duration time.Duration
 	// Faults turns on manager crashes, store write failures, outages and lost terms.
 	Faults bool
+	// NodeChurn (with Nodes) adds nodes and removes them during the fault phase: a join starts a
+	// new agent, a removal takes a node away without a drain (its pods are replaced elsewhere,
+	// its ports released).
+	NodeChurn bool
 	// Monitor puts the Kubernetes API server (fakes/fakekube) and the real monitor shell in the
 	// world: pods are objects the kubelet model acts on, the monitor allocates and releases. Needs
 	// Nodes > 0.
@@ -55,7 +59,7 @@ const SampleEvery = 500 * time.Millisecond
 
 // DefaultConfig is the run the CLI and the test swarm use unless told otherwise.
 func DefaultConfig(seed uint64) Config {
-	return Config{Seed: seed, Nodes: 3, Pods: 40, Duration: 2 * time.Minute, Faults: true}
+	return Config{Seed: seed, Nodes: 3, Pods: 40, Duration: 2 * time.Minute, Faults: true, NodeChurn: true}
 }
 
 // LivenessBound is how long, in virtual time, the system has to converge once faults stop.
@@ -68,6 +72,8 @@ type Stats struct {
 	WatchDrops, Conflicts, MonitorCrashes, Partitions      int
 	// Failovers counts leaderships won by another manager than the one that led before.
 	Failovers int
+	// Node churn and node crashes: nodes joined and removed, nodes rebooted.
+	NodesJoined, NodesRemoved, NodeReboots int
 	// From the API server (fakes/fakekube), with the monitor: the write conflicts that happened (a
 	// planted conflict not reached before the run ends is not one), the relists after dropped
 	// watches, and the watch events delivered.
@@ -122,6 +128,9 @@ func (c Config) Repro() string {
 	s := fmt.Sprintf("knitter-sim run --seed %d --nodes %d --pods %d --duration %s --faults=%t", c.Seed, c.Nodes, c.Pods, c.Duration, c.Faults)
 	if c.Managers > 1 {
 		s += fmt.Sprintf(" --managers %d", c.Managers)
+	}
+	if c.Nodes > 0 {
+		s += fmt.Sprintf(" --node-churn=%t", c.NodeChurn)
 	}
 	if c.Monitor {
 		s += " --monitor"
@@ -229,9 +238,12 @@ func Run(cfg Config) (res Result) {
 		}
 	}
 	w.After(0, "act", act)
+	if cfg.NodeChurn && wl.nodes != nil {
+		scheduleNodeChurn(w, wl, cfg.Nodes, end)
+	}
 	// Faults.
 	if faultsOn {
-		scheduleFaults(w, sys, wl.nodes, cfg.Plant, &wl.stats, end, &faultsOn)
+		scheduleFaults(w, sys, wl, cfg.Plant, &wl.stats, end, &faultsOn)
 		if wl.kube != nil {
 			scheduleKubeFaults(w, wl.kube, &wl.stats, end, &faultsOn)
 		}
@@ -284,7 +296,7 @@ func Run(cfg Config) (res Result) {
 		for w.Step(bound) {
 			sample()
 			chk.step()
-			if chk.failed != nil || allSettled(wl) && sys.serving() {
+			if chk.failed != nil || sys.serving() && allSettled(wl) && wl.nodesSettled() {
 				break
 			}
 		}

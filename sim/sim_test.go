@@ -19,13 +19,21 @@ func withAgents(seed uint64) Config {
 	return c
 }
 
-// modes are the ways the workload reaches the manager: directly, through agents, and through
-// agents following whichever of three managers leads.
-var modes = map[string]func(uint64) Config{"direct": small, "agents": withAgents, "failover": withManagers}
+// withChurn is withAgents with nodes added and removed during the fault phase (node reboots are
+// among the faults of every run with nodes).
+func withChurn(seed uint64) Config {
+	c := withAgents(seed)
+	c.NodeChurn = true
+	return c
+}
+
+// modes are the ways the workload reaches the manager: directly, through agents, through agents
+// following whichever of three managers leads, and through agents on nodes that join and leave.
+var modes = map[string]func(uint64) Config{"direct": small, "agents": withAgents, "failover": withManagers, "churn": withChurn}
 
 func TestSameSeedSameHash(t *testing.T) {
-	for _, seed := range []uint64{1, 2, 42} {
-		mk := modes[[]string{"direct", "agents", "failover"}[seed%3]]
+	for i, seed := range []uint64{1, 2, 42, 4} {
+		mk := modes[[]string{"direct", "agents", "failover", "churn"}[i]]
 		a, b := Run(mk(seed)), Run(mk(seed))
 		if a.Kind != OK {
 			t.Fatalf("seed %d: %s: %s", seed, a.Kind, a.Err)
@@ -111,8 +119,9 @@ func TestPlantsCaught(t *testing.T) {
 		string(PlantLostCheckpoint): "sandboxes-match-pods",
 		string(PlantReuseBeforeDEL): "sandbox-owns-its-addresses",
 		string(PlantSkipFencing):    "add-allocates",
+		string(PlantReleaseOnDEL):   "same-pod-same-addresses",
 	}
-	agentsOnly := map[string]bool{string(PlantLostCheckpoint): true, string(PlantReuseBeforeDEL): true, string(PlantSkipFencing): true}
+	agentsOnly := map[string]bool{string(PlantLostCheckpoint): true, string(PlantReuseBeforeDEL): true, string(PlantSkipFencing): true, string(PlantReleaseOnDEL): true}
 	for _, name := range PlantNames() {
 		for mode, mk := range modes {
 			if agentsOnly[name] && mode == "direct" {
@@ -156,5 +165,31 @@ func TestInvalidConfigIsReported(t *testing.T) {
 	r := Run(Config{Seed: 1, Pods: 0, Duration: time.Second})
 	if r.Kind != Crash || !strings.Contains(r.Err, "pods") {
 		t.Fatalf("pods 0: kind %s (%s); want crash naming pods", r.Kind, r.Err)
+	}
+}
+
+// TestNodeChurnSwarm requires every seed to pass while nodes join, leave without a drain and
+// reboot (with agents, and with the monitor releasing a removed node's pods), and the swarm to have
+// done each of those.
+func TestNodeChurnSwarm(t *testing.T) {
+	n := uint64(50 / raceScale)
+	if testing.Short() {
+		n = 5
+	}
+	withMonitorChurn := func(seed uint64) Config { c := withChurn(seed); c.Monitor = true; return c }
+	for name, mk := range map[string]func(uint64) Config{"agents": withChurn, "monitor": withMonitorChurn} {
+		var st Stats
+		for _, r := range Swarm(mk(0), 1, n) {
+			if r.Kind != OK {
+				t.Errorf("%s: %s failure: %s\nreproduce: %s", name, r.Kind, r.Err, r.Config.Repro())
+			}
+			st.NodesJoined += r.Stats.NodesJoined
+			st.NodesRemoved += r.Stats.NodesRemoved
+			st.NodeReboots += r.Stats.NodeReboots
+		}
+		if st.NodesJoined == 0 || st.NodesRemoved == 0 || st.NodeReboots == 0 {
+			t.Errorf("%s: the swarm did not add, remove and reboot nodes: %+v", name, st)
+		}
+		t.Logf("%s: %d seeds: %d nodes joined, %d removed, %d rebooted", name, n, st.NodesJoined, st.NodesRemoved, st.NodeReboots)
 	}
 }

@@ -27,11 +27,18 @@ type simPod struct {
 	gone                       bool // with the monitor: its object was deleted; the monitor releases it
 	attempts                   int
 	since                      int64 // virtual ms when the pod was created
+	// lost: its node was removed, so no DEL runs; the node's release (or, with the monitor, the
+	// pod GC and the monitor) frees its ports.
+	lost bool
+	// stale: its sandbox's namespace is gone (the node rebooted) and the runtime recreates it: the
+	// old sandbox's DEL (oldDeleted once done), then an ADD of sandbox number sandbox.
+	stale, oldDeleted bool
+	sandbox           int
 }
 
 func (p *simPod) settled() bool {
 	if p.wantUp {
-		return p.allocated
+		return p.allocated && !p.stale
 	}
 	return p.released
 }
@@ -129,7 +136,8 @@ func (wl *workload) create(tenant, name string) {
 	wl.next++
 	p := &simPod{uid: fmt.Sprintf("uid-%05d", wl.next), name: name, tenant: tenant, network: tenant + "/net", wantUp: true, since: wl.w.Now()}
 	if wl.nodes != nil {
-		p.node = wl.rng.IntN(len(wl.nodes.list))
+		live := wl.nodes.live()
+		p.node = live[wl.rng.IntN(len(live))]
 	}
 	wl.pods[p.uid] = p
 	wl.order = append(wl.order, p.uid)
@@ -172,6 +180,23 @@ func (wl *workload) sync(p *simPod) {
 			wl.w.After(20+int64(wl.rng.IntN(200)), "kubelet "+p.uid, func() { p.syncing = false; wl.sync(p) })
 			return
 		}
+	case wl.kube != nil && !p.wantUp && p.lost:
+		if p.gone {
+			return // the monitor releases it
+		}
+		// The pod GC deletes the object of a pod on a deleted node; no DEL runs, the node is gone.
+		if p.inAPI {
+			if err = wl.kube.deletePod(p); err != nil {
+				break
+			}
+			p.gone = true
+			wl.awaiting[p.uid] = p
+			wl.w.Record("api gc %s", p.uid)
+			return
+		}
+		p.gone, p.released = true, true
+		wl.w.Record("never created %s", p.uid)
+		return
 	case wl.kube != nil && !p.wantUp:
 		if p.gone {
 			return // the monitor releases it
@@ -194,12 +219,48 @@ func (wl *workload) sync(p *simPod) {
 		return
 	case mgr == nil:
 		err = errors.New("no manager running")
+	case p.lost:
+		// Its node was removed: once the manager released the node, release what it still holds
+		// of the pod (a pod allocated but never bound to the node), as the monitor's reconcile does.
+		if !wl.nodes.list[p.node].released {
+			p.syncing = true
+			wl.w.After(200, "sync "+p.uid, func() { p.syncing = false; wl.sync(p) })
+			return
+		}
+		_, err = mgr.Do(ctx, alloc.ReleasePodCmd{As: alloc.AsSystem, UID: p.uid})
+		if err == nil {
+			wl.released(p)
+		}
 	case p.wantUp && wl.nodes != nil:
+		if p.stale && !p.oldDeleted {
+			// The runtime recreates the sandbox: the old one's DEL first (its namespace is gone).
+			if err = wl.nodes.del(p); err != nil {
+				break
+			}
+			if wl.plant == PlantReleaseOnDEL {
+				if _, err = mgr.Do(ctx, alloc.ReleasePodCmd{As: alloc.AsSystem, UID: p.uid}); err != nil {
+					break
+				}
+				wl.w.Record("planted release on del %s", p.uid)
+			}
+			p.oldDeleted = true
+			p.sandbox++
+			wl.w.Record("recreate %s sandbox %d", p.uid, p.sandbox)
+		}
 		// The runtime's CNI ADD through the node's agent, which allocates at the manager.
 		if err = wl.add(p); err == nil {
+			p.stale, p.oldDeleted = false, false
 			var pod model.Pod
 			var found bool
-			if verr := mgr.View(func(s *alloc.State) { pod, found = s.Pod(p.uid) }); verr != nil || !found {
+			verr := mgr.View(func(s *alloc.State) { pod, found = s.Pod(p.uid) })
+			if verr != nil {
+				// No manager serves: the agent built the sandbox from its checkpoint of an earlier
+				// allocation. The pod runs with the sandbox's addresses, which the manager must
+				// hold once it serves again (pod-has-its-ports).
+				wl.fromCheckpoint(p)
+				break
+			}
+			if !found {
 				err = fmt.Errorf("ADD succeeded but the manager shows no pod %s (%v)", p.uid, verr)
 				wl.check.fail(Safety, "add-allocates", "%v", err)
 				break
@@ -256,10 +317,14 @@ func (wl *workload) sync(p *simPod) {
 
 // gotPod records an acknowledged allocation.
 func (wl *workload) gotPod(p *simPod, pod model.Pod) {
-	p.ips = nil
+	var ips []netip.Addr
 	for _, port := range pod.Ports {
-		p.ips = append(p.ips, port.IPs...)
+		ips = append(ips, port.IPs...)
 	}
+	if p.allocated && !slices.Equal(ips, p.ips) {
+		wl.check.fail(Safety, "same-pod-same-addresses", "%s was given %v; allocated again (a retried or recreated sandbox's ADD) it got %v", p.uid, p.ips, ips)
+	}
+	p.ips = ips
 	if !p.allocated && wl.latencies != nil {
 		*wl.latencies = append(*wl.latencies, wl.w.Now()-p.since)
 	}
@@ -330,4 +395,144 @@ func (wl *workload) lateDel(p *simPod, after int64) {
 		}
 		wl.w.Record("late del %s", p.uid)
 	})
+}
+
+// removeNode takes node i out of the cluster without a drain: its agent and dataplane are gone, no
+// DEL runs for its sandboxes, the controllers replace its pods on other nodes (new pods, new
+// UIDs), and its ports are released: without the monitor by the manager's ReleaseNode (DELETE
+// /api/v1/nodes/NAME) right away; with it, the Node object is deleted, the pod GC deletes its pods'
+// objects and the monitor releases them, after which the node's record is released too.
+func (wl *workload) removeNode(i int) {
+	nd := wl.nodes.list[i]
+	nd.gone = true
+	wl.stats.NodesRemoved++
+	wl.w.Record("remove node %s", nd.name)
+	if wl.kube != nil {
+		if err := wl.kube.api.DeleteNode(nd.name); err != nil {
+			panic(err) // the fake API server fails no node write
+		}
+	}
+	for _, uid := range wl.order {
+		p := wl.pods[uid]
+		if p.node != i || p.settled() && !p.wantUp {
+			continue
+		}
+		p.lost = true
+		if p.wantUp {
+			wl.delete(p)
+			wl.create(p.tenant, p.name)
+		} else {
+			wl.schedule(p, 0)
+		}
+	}
+	wl.releaseNode(nd, 0)
+}
+
+// releaseNode asks the manager to forget nd and release the pods bound to it, retried until it
+// lands; with the monitor, once the monitor has released the node's pods. Pods of nd the manager
+// no longer holds are released at that instant.
+func (wl *workload) releaseNode(nd *node, after int64) {
+	wl.w.After(after, "release-node "+nd.name, func() {
+		if wl.kube != nil {
+			for _, uid := range wl.order {
+				if p := wl.pods[uid]; p.lost && wl.nodes.list[p.node] == nd && !p.settled() {
+					wl.releaseNode(nd, 500)
+					return
+				}
+			}
+		}
+		mgr := wl.sys.mgr
+		if mgr == nil {
+			wl.releaseNode(nd, 200)
+			return
+		}
+		if _, err := mgr.Do(context.Background(), alloc.ReleaseNodeCmd{As: alloc.AsSystem, Name: nd.name}); err != nil && !errors.Is(err, model.ErrNotFound) {
+			wl.w.Record("release node %s: %v", nd.name, err)
+			wl.releaseNode(nd, 50+int64(wl.rng.IntN(400)))
+			return
+		}
+		nd.released = true
+		wl.nodes.released++
+		wl.w.Record("released node %s", nd.name)
+		var gone []*simPod
+		_ = mgr.View(func(s *alloc.State) {
+			for _, uid := range wl.order {
+				p := wl.pods[uid]
+				if _, held := s.Pod(uid); p.lost && wl.nodes.list[p.node] == nd && !p.settled() && !held {
+					gone = append(gone, p)
+				}
+			}
+		})
+		for _, p := range gone {
+			wl.released(p)
+		}
+		for _, uid := range wl.order {
+			if p := wl.pods[uid]; p.lost && wl.nodes.list[p.node] == nd && !p.settled() {
+				wl.schedule(p, 0)
+			}
+		}
+	})
+}
+
+// joinNode adds a node with a new agent, registered at once (and by its heartbeats after).
+func (wl *workload) joinNode() {
+	nd, err := wl.nodes.join(wl.sys)
+	if err != nil {
+		panic(err)
+	}
+	wl.stats.NodesJoined++
+	if wl.kube != nil {
+		if err := wl.kube.putNode(nd.name); err != nil {
+			panic(err)
+		}
+	}
+	wl.w.Record("join node %s: %v", nd.name, nd.agent.Heartbeat(context.Background()))
+}
+
+// rebootNode is a node crash: its pods' namespaces are gone, its agent starts again over its
+// durable checkpoints (over none with lose), and the runtime recreates the sandboxes of the pods
+// that want to be up.
+func (wl *workload) rebootNode(i int, lose bool) {
+	nd := wl.nodes.list[i]
+	wl.stats.NodeReboots++
+	wl.w.Record("fault node-reboot %s", nd.name)
+	if err := nd.reboot(lose); err != nil {
+		panic(err)
+	}
+	for _, uid := range wl.order {
+		if p := wl.pods[uid]; p.node == i && p.wantUp {
+			p.stale, p.oldDeleted = true, false
+			wl.schedule(p, 100+int64(wl.rng.IntN(400)))
+		}
+	}
+}
+
+// nodesSettled reports whether every removed node was released and every other one is
+// registered at the serving manager.
+func (wl *workload) nodesSettled() bool {
+	if wl.nodes == nil {
+		return true
+	}
+	ok := true
+	_ = wl.sys.mgr.View(func(s *alloc.State) {
+		for _, nd := range wl.nodes.list {
+			if _, reg := s.Node(nd.name); nd.gone != !reg || nd.gone && !nd.released {
+				ok = false
+			}
+		}
+	})
+	return ok
+}
+
+// fromCheckpoint records a successful ADD that no serving manager can confirm: the pod runs with
+// the addresses on its sandbox, the same as an earlier acknowledgement gave it if there was one.
+func (wl *workload) fromCheckpoint(p *simPod) {
+	ips := wl.nodes.sandboxAddrs(p)
+	if p.allocated && !slices.Equal(ips, p.ips) {
+		wl.check.fail(Safety, "same-pod-same-addresses", "%s was given %v; its recreated sandbox carries %v", p.uid, p.ips, ips)
+		return
+	}
+	p.ips, p.allocated = ips, true
+	wl.check.allocated(p)
+	wl.w.Record("added from checkpoint %s %v", p.uid, ips)
 }

@@ -16,6 +16,7 @@ type runFlags struct {
 	duration time.Duration
 	faults   bool
 	monitor  bool
+	churn    bool
 	plant    string
 	// The knobs (sim.Knobs).
 	cooldown    time.Duration
@@ -30,6 +31,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.managers, "managers", 1, "manager processes over the one store (1-3): one leads, the others stand by and take over")
 	fs.IntVar(&f.pods, "pods", def.Pods, "live pods the workload aims for")
 	fs.DurationVar(&f.duration, "duration", def.Duration, "virtual time of the fault phase (a liveness phase follows)")
+	fs.BoolVar(&f.churn, "node-churn", def.NodeChurn, "with --nodes: add and remove nodes during the fault phase (a removed node's pods are replaced elsewhere, its ports released)")
 	fs.BoolVar(&f.monitor, "monitor", false, "put the API server and the real monitor in the world (needs --nodes); adds watch drops, conflicts and monitor crashes to the faults")
 	fs.BoolVar(&f.faults, "faults", def.Faults, "inject manager crashes, failed store writes, store outages and lost terms")
 	fs.StringVar(&f.plant, "plant", "", "plant a bug on purpose (see 'knitter-sim plants')")
@@ -44,7 +46,7 @@ func (f *runFlags) config(seed uint64) (sim.Config, error) {
 	if err != nil {
 		return sim.Config{}, err
 	}
-	c := sim.Config{Seed: seed, Nodes: f.nodes, Managers: f.managers, Pods: f.pods, Duration: f.duration, Faults: f.faults, Monitor: f.monitor, Plant: p}
+	c := sim.Config{Seed: seed, Nodes: f.nodes, Managers: f.managers, Pods: f.pods, Duration: f.duration, Faults: f.faults, NodeChurn: f.churn, Monitor: f.monitor, Plant: p}
 	if f.cooldown != sim.ReuseWindow {
 		c.Cooldown, c.NoCooldown = f.cooldown, f.cooldown == 0
 	}

@@ -31,6 +31,9 @@ func runCommand() *cobra.Command {
 				s.Events, s.Created, s.Deleted, s.Allocated, s.Released, s.Retries, s.FinalPods)
 			fmt.Fprintf(out, "  faults: manager crashes %d  failed writes %d  lost terms %d  outages %d  agent crashes %d  partitions %d  failovers %d\n",
 				s.Crashes, s.WriteFaults, s.LostTerms, s.Outages, s.AgentCrashes, s.Partitions, s.Failovers)
+			if cfg.Nodes > 0 {
+				fmt.Fprintf(out, "  nodes: joined %d  removed %d  rebooted %d\n", s.NodesJoined, s.NodesRemoved, s.NodeReboots)
+			}
 			if cfg.Monitor {
 				fmt.Fprintf(out, "  kube faults: watch drops %d  conflicts %d  monitor crashes %d  relists %d  events delivered %d\n",
 					s.WatchDrops, s.Conflicts, s.MonitorCrashes, s.Relists, s.Delivered)

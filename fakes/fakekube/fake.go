@@ -190,6 +190,22 @@ func (a *API) PutNode(n *corev1.Node) error {
 	return nil
 }
 
+// DeleteNode removes a node; a node already gone is not an error.
+func (a *API) DeleteNode(name string) error {
+	o, err := a.tracker.Get(nodesGVR, "", name)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := a.tracker.Delete(nodesGVR, "", name); err != nil {
+		return fmt.Errorf("deleting node %s: %w", name, err)
+	}
+	a.emit(event{"node", "delete", o.DeepCopyObject()})
+	return nil
+}
+
 func (a *API) indexer(kind string) cache.Indexer {
 	if kind == "pod" {
 		return a.Informers.Core().V1().Pods().Informer().GetIndexer()

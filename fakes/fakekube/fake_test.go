@@ -120,3 +120,29 @@ func TestPatchUIDPrecondition(t *testing.T) {
 		t.Fatalf("the patch changed the namesake: uid %s annotations %v", p.UID, p.Annotations)
 	}
 }
+
+func TestDeleteNode(t *testing.T) {
+	a := fakekube.New()
+	r := &rec{}
+	a.SetHandler(r)
+	if err := a.PutNode(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}); err != nil {
+		t.Fatal(err)
+	}
+	a.Pump()
+	if err := a.DeleteNode("n1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.DeleteNode("n1"); err != nil {
+		t.Fatalf("deleting a node already gone: %v", err)
+	}
+	a.Pump()
+	if want := "[node n1]"; fmtS(r.got) != want {
+		t.Fatalf("got %v, want %s (the delete delivered to NodeChanged)", r.got, want)
+	}
+	if _, ok, _ := a.Informers.Core().V1().Nodes().Informer().GetIndexer().GetByKey("n1"); ok {
+		t.Fatal("the cache still has the deleted node")
+	}
+	if _, err := a.Client.CoreV1().Nodes().Get(t.Context(), "n1", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("get after delete: %v, want not found", err)
+	}
+}
