@@ -27,7 +27,7 @@ func faultProcess(w *World, rng *rand.Rand, end int64, on *bool) func(name strin
 
 // scheduleFaults plants the fault processes: each fires at seeded random intervals until end, and
 // none fires once *on is false (the liveness phase).
-func scheduleFaults(w *World, sys *system, wl *workload, plant Plant, st *Stats, end int64, on *bool) {
+func scheduleFaults(w *World, sys *system, wl *workload, plant Plant, churn bool, st *Stats, end int64, on *bool) {
 	ns := wl.nodes
 	rng := w.Rand("faults")
 	every := faultProcess(w, rng, end, on)
@@ -86,9 +86,10 @@ func scheduleFaults(w *World, sys *system, wl *workload, plant Plant, st *Stats,
 			}
 		})
 	}
-	// A node crashes and boots: its pods' namespaces are gone, the runtime recreates them. Drawn
-	// from a source of its own, so adding it shifted no other fault.
-	if ns != nil {
+	// With node churn, a node crashes and boots: its pods' namespaces are gone, the runtime
+	// recreates them. Drawn from a source of its own, so it shifts no other fault, and off without
+	// churn, so runs without it keep their traces.
+	if ns != nil && churn {
 		rr := w.Rand("node-reboot")
 		faultProcess(w, rr, end, on)("node-reboot", 30_000, func(r *rand.Rand) {
 			live := ns.live()

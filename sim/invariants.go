@@ -244,7 +244,8 @@ func (c *checker) final() {
 }
 
 // releasedNodesHoldNothing checks that no port is bound to a removed node whose release the
-// manager acknowledged, and that such a node is not registered again (its agent is gone).
+// manager acknowledged (its agent is gone; nodes-match checks at the end that it is not
+// registered).
 func (c *checker) releasedNodesHoldNothing(ports []model.Port) {
 	ns := c.wl.nodes
 	if ns == nil || ns.released == 0 {

@@ -37,7 +37,7 @@ type Config struct {
 	Faults bool
 	// NodeChurn (with Nodes) adds nodes and removes them during the fault phase: a join starts a
 	// new agent, a removal takes a node away without a drain (its pods are replaced elsewhere,
-	// its ports released).
+	// its ports released); with Faults it adds node reboots to the faults.
 	NodeChurn bool
 	// Monitor puts the Kubernetes API server (fakes/fakekube) and the real monitor shell in the
 	// world: pods are objects the kubelet model acts on, the monitor allocates and releases. Needs
@@ -243,7 +243,7 @@ func Run(cfg Config) (res Result) {
 	}
 	// Faults.
 	if faultsOn {
-		scheduleFaults(w, sys, wl, cfg.Plant, &wl.stats, end, &faultsOn)
+		scheduleFaults(w, sys, wl, cfg.Plant, cfg.NodeChurn, &wl.stats, end, &faultsOn)
 		if wl.kube != nil {
 			scheduleKubeFaults(w, wl.kube, &wl.stats, end, &faultsOn)
 		}

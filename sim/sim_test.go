@@ -19,8 +19,7 @@ func withAgents(seed uint64) Config {
 	return c
 }
 
-// withChurn is withAgents with nodes added and removed during the fault phase (node reboots are
-// among the faults of every run with nodes).
+// withChurn is withAgents with nodes added, removed and rebooted during the fault phase.
 func withChurn(seed uint64) Config {
 	c := withAgents(seed)
 	c.NodeChurn = true
@@ -127,6 +126,9 @@ func TestPlantsCaught(t *testing.T) {
 			if agentsOnly[name] && mode == "direct" {
 				continue // a bug of the agent's: the direct mode runs no agent to plant it in
 			}
+			if name == string(PlantReleaseOnDEL) && mode != "churn" {
+				continue // only node churn reboots nodes, which makes the runtime recreate sandboxes
+			}
 			t.Run(name+"/"+mode, func(t *testing.T) {
 				inv, listed := want[name]
 				if !listed {
@@ -178,8 +180,12 @@ func TestNodeChurnSwarm(t *testing.T) {
 	}
 	withMonitorChurn := func(seed uint64) Config { c := withChurn(seed); c.Monitor = true; return c }
 	for name, mk := range map[string]func(uint64) Config{"agents": withChurn, "monitor": withMonitorChurn} {
+		seeds := n
+		if name == "monitor" {
+			seeds = n * 3 / 5 // as many as TestMonitorSwarm
+		}
 		var st Stats
-		for _, r := range Swarm(mk(0), 1, n) {
+		for _, r := range Swarm(mk(0), 1, seeds) {
 			if r.Kind != OK {
 				t.Errorf("%s: %s failure: %s\nreproduce: %s", name, r.Kind, r.Err, r.Config.Repro())
 			}
@@ -190,6 +196,49 @@ func TestNodeChurnSwarm(t *testing.T) {
 		if st.NodesJoined == 0 || st.NodesRemoved == 0 || st.NodeReboots == 0 {
 			t.Errorf("%s: the swarm did not add, remove and reboot nodes: %+v", name, st)
 		}
-		t.Logf("%s: %d seeds: %d nodes joined, %d removed, %d rebooted", name, n, st.NodesJoined, st.NodesRemoved, st.NodeReboots)
+		t.Logf("%s: %d seeds: %d nodes joined, %d removed, %d rebooted", name, seeds, st.NodesJoined, st.NodesRemoved, st.NodeReboots)
+	}
+}
+
+// TestNodeChurnTrace follows one seed (2: two removals and a reboot in 20 s) through its trace:
+// a removed node's record is released, with the monitor only after the pod GC deleted its pods'
+// objects; a rebooted node's pods get their sandboxes recreated and are allocated again, with the
+// addresses they had (the run passing same-pod-same-addresses says they are the same).
+func TestNodeChurnTrace(t *testing.T) {
+	for _, monitor := range []bool{false, true} {
+		c := withChurn(2)
+		c.Monitor, c.KeepTrace = monitor, true
+		r := Run(c)
+		if r.Kind != OK {
+			t.Fatalf("monitor %t: %s: %s", monitor, r.Kind, r.Err)
+		}
+		if r.Stats.NodesRemoved == 0 || r.Stats.NodeReboots == 0 {
+			t.Fatalf("monitor %t: seed 2 no longer removes and reboots nodes: %+v", monitor, r.Stats)
+		}
+		removed, released, gc, recreated := -1, -1, -1, ""
+		again := false
+		for i, l := range r.Trace {
+			switch {
+			case removed < 0 && strings.HasPrefix(l, "remove node "):
+				removed = i
+			case removed >= 0 && gc < 0 && strings.HasPrefix(l, "api gc "):
+				gc = i
+			case removed >= 0 && released < 0 && strings.HasPrefix(l, "released node "):
+				released = i
+			case recreated == "" && strings.HasPrefix(l, "recreate "):
+				recreated = strings.Fields(l)[1]
+			case recreated != "" && strings.HasPrefix(l, "allocated "+recreated+" "):
+				again = true
+			}
+		}
+		if removed < 0 || released < 0 {
+			t.Errorf("monitor %t: no removal followed by the node's release in the trace", monitor)
+		}
+		if monitor && (gc < 0 || gc > released) {
+			t.Errorf("monitor %t: the node's record was released (line %d) before the pod GC deleted a pod of it (line %d)", monitor, released, gc)
+		}
+		if !again {
+			t.Errorf("monitor %t: no pod allocated again after its sandbox was recreated (first recreated: %q)", monitor, recreated)
+		}
 	}
 }

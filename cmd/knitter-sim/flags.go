@@ -31,7 +31,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.managers, "managers", 1, "manager processes over the one store (1-3): one leads, the others stand by and take over")
 	fs.IntVar(&f.pods, "pods", def.Pods, "live pods the workload aims for")
 	fs.DurationVar(&f.duration, "duration", def.Duration, "virtual time of the fault phase (a liveness phase follows)")
-	fs.BoolVar(&f.churn, "node-churn", def.NodeChurn, "with --nodes: add and remove nodes during the fault phase (a removed node's pods are replaced elsewhere, its ports released)")
+	fs.BoolVar(&f.churn, "node-churn", def.NodeChurn, "with --nodes: add and remove nodes during the fault phase (a removed node's pods are replaced elsewhere, its ports released) and, with --faults, reboot them")
 	fs.BoolVar(&f.monitor, "monitor", false, "put the API server and the real monitor in the world (needs --nodes); adds watch drops, conflicts and monitor crashes to the faults")
 	fs.BoolVar(&f.faults, "faults", def.Faults, "inject manager crashes, failed store writes, store outages and lost terms")
 	fs.StringVar(&f.plant, "plant", "", "plant a bug on purpose (see 'knitter-sim plants')")
