@@ -131,10 +131,14 @@ func vtep(i int) netip.Addr {
 }
 
 // retarget points every agent's client at the running manager (after a restart); with none
-// running, the clients answer unavailable.
+// running, the clients answer unavailable. In a partition the first standing node's agent reaches
+// the cut-off manager instead.
 func (ns *nodes) retarget(sys *system) {
-	for i, nd := range ns.list {
-		if i == 0 && sys.zombie != nil {
+	first := true
+	for _, nd := range ns.list {
+		cut := first && !nd.gone && sys.zombie != nil
+		first = first && nd.gone
+		if cut {
 			nd.client.M = sys.zombie
 			nd.client.SetDown(false)
 			continue

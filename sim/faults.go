@@ -118,8 +118,9 @@ func restartLater(w *World, sys *system, p *mgrProc, d int64) {
 	})
 }
 
-// scheduleNodeChurn adds and removes nodes at seeded intervals (mean 10 s) until end: a join while
-// fewer than nodes+2 run, otherwise (or at random) a removal while more than one runs.
+// scheduleNodeChurn adds and removes nodes at seeded intervals (mean 10 s) until end: a join with
+// even odds while fewer than nodes+2 stand (always when one stands), otherwise a removal while more
+// than one stands.
 func scheduleNodeChurn(w *World, wl *workload, nodes int, end int64) {
 	rng := w.Rand("nodes")
 	on := true

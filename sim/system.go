@@ -30,8 +30,8 @@ type system struct {
 	// last is the slot that activated last (-1 before any); failovers counts activations of a slot
 	// other than the one that led before.
 	last, failovers int
-	// zombie is a manager cut off from its store session that the first node's agent still reaches
-	// (a partition); nil when there is none.
+	// zombie is a manager cut off from its store session that the first standing node's agent
+	// still reaches (a partition); nil when there is none.
 	zombie *manager.Manager
 	// changed runs after a start, a crash, a failover or a partition (the clients follow the
 	// leader).
@@ -150,8 +150,8 @@ func (s *system) kill(p *mgrProc) {
 	s.notify()
 }
 
-// partition cuts the leader off: its store session expires while the first node's agent still
-// reaches it, which must find its writes fenced. With one manager slot a new process starts in its
+// partition cuts the leader off: its store session expires while the first standing node's agent
+// still reaches it, which must find its writes fenced. With one manager slot a new process starts in its
 // place (the caller schedules it); with several, a standby takes over and the cut-off manager
 // rejoins as a standby when the partition heals. It returns the slot that was cut off.
 func (s *system) partition() *mgrProc {
