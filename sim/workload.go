@@ -180,38 +180,28 @@ func (wl *workload) sync(p *simPod) {
 			wl.w.After(20+int64(wl.rng.IntN(200)), "kubelet "+p.uid, func() { p.syncing = false; wl.sync(p) })
 			return
 		}
-	case wl.kube != nil && !p.wantUp && p.lost:
-		if p.gone {
-			return // the monitor releases it
-		}
-		// The pod GC deletes the object of a pod on a deleted node; no DEL runs, the node is gone.
-		if p.inAPI {
-			if err = wl.kube.deletePod(p); err != nil {
-				break
-			}
-			p.gone = true
-			wl.awaiting[p.uid] = p
-			wl.w.Record("api gc %s", p.uid)
-			return
-		}
-		p.gone, p.released = true, true
-		wl.w.Record("never created %s", p.uid)
-		return
 	case wl.kube != nil && !p.wantUp:
 		if p.gone {
 			return // the monitor releases it
 		}
-		// The kubelet's CNI DEL, retried until it succeeds, then the object goes.
+		// The kubelet's CNI DEL, retried until it succeeds, then the object goes. A pod on a
+		// deleted node (lost) gets no DEL, its node is gone: the pod GC deletes its object.
 		if p.inAPI {
-			if err = wl.nodes.del(p); err != nil {
-				break
+			if !p.lost {
+				if err = wl.nodes.del(p); err != nil {
+					break
+				}
 			}
 			if err = wl.kube.deletePod(p); err != nil {
 				break
 			}
 			p.gone = true
 			wl.awaiting[p.uid] = p
-			wl.w.Record("api delete %s", p.uid)
+			if p.lost {
+				wl.w.Record("api gc %s", p.uid)
+			} else {
+				wl.w.Record("api delete %s", p.uid)
+			}
 			return
 		}
 		p.gone, p.released = true, true // never created: nothing to release
@@ -433,13 +423,9 @@ func (wl *workload) removeNode(i int) {
 // no longer holds are released at that instant.
 func (wl *workload) releaseNode(nd *node, after int64) {
 	wl.w.After(after, "release-node "+nd.name, func() {
-		if wl.kube != nil {
-			for _, uid := range wl.order {
-				if p := wl.pods[uid]; p.lost && wl.nodes.list[p.node] == nd && !p.settled() {
-					wl.releaseNode(nd, 500)
-					return
-				}
-			}
+		if wl.kube != nil && len(wl.lostOn(nd)) > 0 {
+			wl.releaseNode(nd, 500)
+			return
 		}
 		mgr := wl.sys.mgr
 		if mgr == nil {
@@ -454,24 +440,37 @@ func (wl *workload) releaseNode(nd *node, after int64) {
 		nd.released = true
 		wl.nodes.released++
 		wl.w.Record("released node %s", nd.name)
-		var gone []*simPod
+		lost := wl.lostOn(nd)
+		held := make([]bool, len(lost))
 		_ = mgr.View(func(s *alloc.State) {
-			for _, uid := range wl.order {
-				p := wl.pods[uid]
-				if _, held := s.Pod(uid); p.lost && wl.nodes.list[p.node] == nd && !p.settled() && !held {
-					gone = append(gone, p)
-				}
+			for i, p := range lost {
+				_, held[i] = s.Pod(p.uid)
 			}
 		})
-		for _, p := range gone {
-			wl.released(p)
+		// Those it no longer holds are released now; the others are synced again (first all of
+		// the one, then the other, as a step of the world must stay one order).
+		for i, p := range lost {
+			if !held[i] {
+				wl.released(p)
+			}
 		}
-		for _, uid := range wl.order {
-			if p := wl.pods[uid]; p.lost && wl.nodes.list[p.node] == nd && !p.settled() {
+		for i, p := range lost {
+			if held[i] {
 				wl.schedule(p, 0)
 			}
 		}
 	})
+}
+
+// lostOn returns the pods of the removed node nd not settled yet, in the workload's order.
+func (wl *workload) lostOn(nd *node) []*simPod {
+	var out []*simPod
+	for _, uid := range wl.order {
+		if p := wl.pods[uid]; p.lost && wl.nodes.list[p.node] == nd && !p.settled() {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // joinNode adds a node with a new agent, registered at once (and by its heartbeats after).

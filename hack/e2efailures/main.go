@@ -20,7 +20,7 @@ import (
 )
 
 func main() {
-	max := flag.Int("max", 3, "print the reasons of at most this many failed specs (the earliest first)")
+	limit := flag.Int("max", 3, "print the reasons of at most this many failed specs (the earliest first)")
 	lines := flag.Int("lines", 8, "print at most this many lines of each failure's message")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: e2efailures [-max N] [-lines N] REPORT.json\n")
@@ -31,13 +31,13 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(os.Stdout, flag.Arg(0), *max, *lines); err != nil {
+	if err := run(os.Stdout, flag.Arg(0), *limit, *lines); err != nil {
 		fmt.Fprintln(os.Stderr, "e2efailures:", err)
 		os.Exit(1)
 	}
 }
 
-func run(w io.Writer, path string, max, lines int) error {
+func run(w io.Writer, path string, limit, lines int) error {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -58,9 +58,9 @@ func run(w io.Writer, path string, max, lines int) error {
 		return nil
 	}
 	fmt.Fprintf(w, "e2e failures: %d (seed %s: E2E_FLAGS=-ginkgo.seed=N runs the specs in the same order); why the first %d failed (all in %s):\n",
-		len(failed), strings.Join(seeds, ","), min(max, len(failed)), path)
+		len(failed), strings.Join(seeds, ","), min(limit, len(failed)), path)
 	for i, s := range failed {
-		if i == max {
+		if i == limit {
 			break
 		}
 		name := strings.TrimSpace(strings.Join(append(slices.Clone(s.ContainerHierarchyTexts), s.LeafNodeText), " "))
