@@ -134,11 +134,12 @@ func vtep(i int) netip.Addr {
 // running, the clients answer unavailable. In a partition the first standing node's agent reaches
 // the cut-off manager instead.
 func (ns *nodes) retarget(sys *system) {
-	first := true
+	var cut *node
+	if standing := ns.standing(); sys.zombie != nil && len(standing) > 0 {
+		cut = standing[0]
+	}
 	for _, nd := range ns.list {
-		cut := first && !nd.gone && sys.zombie != nil
-		first = first && nd.gone
-		if cut {
+		if nd == cut {
 			nd.client.M = sys.zombie
 			nd.client.SetDown(false)
 			continue
