@@ -143,18 +143,24 @@ bench: ## Run benchmarks into _output/bench.txt (BENCH regexp, BENCHTIME, BENCHC
 	echo "bench: results in $(OUTPUT)/bench.txt"
 
 REPORTCOUNT ?= 3
-bench-report: ## Run the node (as root, under flock /work/e2e.lock if present), manager and core benchmarks REPORTCOUNT times; write docs/benchmarks.md's generated tables and docs/plots/*.png.
+SIMSCALE    ?=
+bench-report: ## Run the node (as root, under flock /work/e2e.lock if present), agent, manager, core and simulator-scale benchmarks REPORTCOUNT times; write docs/benchmarks.md's generated tables and docs/plots/*.png.
 	@mkdir -p $(OUTPUT)/bench; out=$(OUTPUT)/bench/results.txt; : > $$out; \
+	export KNITTER_BENCH_SAMPLES=$(abspath $(OUTPUT))/bench/samples.jsonl; rm -f $$KNITTER_BENCH_SAMPLES; \
+	hack/refplugins.sh; \
 	lock=""; [ -e /work/e2e.lock ] && lock="flock /work/e2e.lock"; \
 	group() { name=$$1; shift; echo "# load $$name before: $$(cut -d' ' -f1-3 /proc/loadavg)" >> $$out; \
 		echo "bench-report: $$name: $$*"; "$$@" | tee -a $$out | grep '^Benchmark' || exit 1; \
 		echo "# load $$name after: $$(cut -d' ' -f1-3 /proc/loadavg)" >> $$out; }; \
 	group node $$lock $(GO) test ./bench/node -run '^$$' -bench 'KnitterADD$$|KnitterADDPodsUp|PluginStart' -benchtime 30x -count $(REPORTCOUNT) && \
+	group node-concurrent $$lock $(GO) test ./bench/node -run '^$$' -bench 'ConcurrentPods' -benchtime 20x -count $(REPORTCOUNT) && \
+	group node-burst $$lock $(GO) test ./bench/node -run '^$$' -bench 'AgentRSS' -benchtime 1x -count $(REPORTCOUNT) && \
 	group agent $(GO) test ./agent -run '^$$' -bench 'AddDel|Restart200' -count $(REPORTCOUNT) && \
 	group manager $(GO) test ./bench -run '^$$' -bench 'ManagerAllocate' -benchtime 2000x -count $(REPORTCOUNT) && \
 	group manager-cold-start $(GO) test ./bench -run '^$$' -bench 'ManagerColdStart' -benchtime 1x -count $(REPORTCOUNT) && \
 	group core $(GO) test ./core/... -run '^$$' -bench . -count $(REPORTCOUNT) && \
-	cd hack/benchreport && $(GO) run . -in ../../$$out -doc ../../docs/benchmarks.md -plots ../../docs/plots
+	group sim env KNITTER_SIM_SCALE=$(SIMSCALE) $(GO) test ./sim -run '^$$' -bench 'Scale' -benchtime 1x -count $(REPORTCOUNT) -timeout 60m && \
+	cd hack/benchreport && $(GO) run . -in ../../$$out -samples $$KNITTER_BENCH_SAMPLES -doc ../../docs/benchmarks.md -plots ../../docs/plots
 
 fuzz: ## Run every fuzz target for FUZZTIME each, one after another (PKG narrows).
 	@pkgs="$(PKG)"; [ -n "$$pkgs" ] || pkgs=$$(hack/go-packages.sh --having Fuzz); \
@@ -175,6 +181,7 @@ help: ## List targets and variables.
 	@echo "  SEEDS, JOBS  sim-swarm's seed range (default $(SEEDS)) and runs at a time (default $(JOBS))"
 	@echo "  BENCH        benchmark regexp (default $(BENCH)); BENCHTIME (default $(BENCHTIME)); BENCHCOUNT (default $(BENCHCOUNT))"
 	@echo "  FUZZTIME     time per fuzz target (default $(FUZZTIME))"
+	@echo "  REPORTCOUNT  runs of each benchmark in bench-report (default $(REPORTCOUNT)); SIMSCALE=full adds the 1,000- and 5,000-node scale runs"
 	@echo "  E2E_FLAGS    flags for the e2e test binaries, e.g. E2E_FLAGS='-ginkgo.focus=overlay -ginkgo.v'"
 	@echo "  E2E_PKG      e2e packages (default $(E2E_PKG)); E2E_TIMEOUT (default $(E2E_TIMEOUT))"
 	@echo "  E2E_DRIVERS  drivers test-e2e runs the suite on (default: $(E2E_DRIVERS))"

@@ -59,7 +59,8 @@ func stateDir(tb testing.TB) string {
 // checkpoints on tmpfs takes its turns too ("knitter-tmpfs"): the difference in the agent's share
 // is what the checkpoints' fsyncs cost. It also reports the p50 of a STATUS call through libcni —
 // what a call costs that does no work in the agent — and the ratios reference/knitter and
-// knitter/floor.
+// knitter/floor. With $KNITTER_BENCH_SAMPLES set it appends every rig's ADD and DEL durations to
+// that file (see writeSamples).
 func BenchmarkKnitterADD(b *testing.B) {
 	needRoot(b)
 	w := newWorld(b)
@@ -137,10 +138,13 @@ func BenchmarkKnitterADD(b *testing.B) {
 		}
 		status.add(time.Since(start))
 	}
+	var series []namedSamples
 	for _, m := range runs {
 		m.add.report(b, m.name+"-ADD")
 		m.del.report(b, m.name+"-DEL")
+		series = append(series, namedSamples{m.name + "-ADD", &m.add}, namedSamples{m.name + "-DEL", &m.del})
 	}
+	writeSamples(b, series...)
 	b.ReportMetric(ms(status.percentile(50)), "knitter-STATUS-p50-ms")
 	// Peer-gate calls during the timed ADDs: 0 when this node is current, as in a settled cluster.
 	b.ReportMetric(float64(kn.mgr.gates.Load()-gates), "knitter-ADD-gate-calls")
@@ -162,4 +166,5 @@ func BenchmarkKnitterADD(b *testing.B) {
 		reportRatio(b, "ref/knitter-DEL-p50", &ref.del, &knitter.del, 50)
 	}
 	reportRatio(b, "knitter/floor-ADD-p50", &knitter.add, &floor.add, 50)
+	reportRatio(b, "knitter/floor-DEL-p50", &knitter.del, &floor.del, 50)
 }

@@ -94,7 +94,8 @@ func concurrentRound(b *testing.B, m *measured, node *netNS, round int, adds, de
 // and p99 under that load, with the p50 of the agent's share of an ADD and of its netlink work.
 // Rounds of the reference plugins doing the same, through libcni, are
 // interleaved (when the plugins are built) and reported alongside. Making namespaces, allocating
-// and checking are not timed; ns/op is one round of Knitter's ADDs.
+// and checking are not timed; ns/op is one round of Knitter's ADDs. With $KNITTER_BENCH_SAMPLES set
+// it appends each rig's ADD and DEL durations to that file (see writeSamples).
 func BenchmarkConcurrentPods(b *testing.B) {
 	needRoot(b)
 	w := newWorld(b)
@@ -119,11 +120,14 @@ func BenchmarkConcurrentPods(b *testing.B) {
 			concurrentRound(b, m, nodes[j], i, &adds[j], &dels[j], j == 0)
 		}
 	}
+	var series []namedSamples
 	for j, m := range runs {
 		b.ReportMetric(adds[j].perSecond(), m.name+"-pod-ADDs/s")
 		b.ReportMetric(dels[j].perSecond(), m.name+"-pod-DELs/s")
 		m.add.report(b, m.name+"-ADD")
+		series = append(series, namedSamples{m.name + "-ADD", &m.add}, namedSamples{m.name + "-DEL", &m.del})
 	}
+	writeSamples(b, series...)
 	b.ReportMetric(ms(kn.served["add"].percentile(50)), "knitter-ADD-agent-p50-ms")
 	b.ReportMetric(ms(kn.attach.percentile(50)), "knitter-ADD-netlink-p50-ms")
 	if len(runs) == 2 && adds[1].perSecond() > 0 {

@@ -1,8 +1,13 @@
 package nodebench
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -75,6 +80,101 @@ func reportRatio(b *testing.B, name string, num, den *samples, p float64) {
 		return
 	}
 	b.ReportMetric(float64(n)/float64(d), name)
+}
+
+// samplesEnv names the file that the node benchmarks append their raw per-call latencies to, for
+// `make bench-report`'s distribution plots; unset, nothing is written.
+const samplesEnv = "KNITTER_BENCH_SAMPLES"
+
+// sampleRecord is one line of that file: every duration of one series ("<rig>-ADD", "<rig>-DEL") of
+// one call of a benchmark function, in milliseconds, in the order taken. n is the call's b.N: the
+// testing package calls a benchmark first with b.N = 1 to size it, and the reader keeps, per
+// benchmark, only the calls with the largest n (those that produced the reported results).
+type sampleRecord struct {
+	Bench  string    `json:"bench"`
+	N      int       `json:"n"`
+	Series string    `json:"series"`
+	MS     []float64 `json:"ms"`
+}
+
+// writeSamples appends one record per series to the file $KNITTER_BENCH_SAMPLES names, after the
+// timed loop (it costs the benchmark nothing); series are written in the order given.
+func writeSamples(b *testing.B, series ...namedSamples) {
+	b.Helper()
+	path := os.Getenv(samplesEnv)
+	if path == "" {
+		return
+	}
+	if err := appendSamples(path, b.Name(), b.N, series); err != nil {
+		b.Fatalf("%s=%s: %v", samplesEnv, path, err)
+	}
+}
+
+// namedSamples is a series of samples with the name it is written under.
+type namedSamples struct {
+	name string
+	s    *samples
+}
+
+func appendSamples(path, bench string, n int, series []namedSamples) error {
+	if !filepath.IsAbs(path) {
+		// go test runs in the package's directory, not where make was started.
+		return fmt.Errorf("not an absolute path; go test runs each package in its own directory")
+	}
+	var out strings.Builder
+	enc := json.NewEncoder(&out)
+	for _, ns := range series {
+		ns.s.mu.Lock()
+		rec := sampleRecord{Bench: bench, N: n, Series: ns.name, MS: make([]float64, len(ns.s.d))}
+		for i, d := range ns.s.d {
+			rec.MS[i] = ms(d)
+		}
+		ns.s.mu.Unlock()
+		if err := enc.Encode(rec); err != nil {
+			return err
+		}
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(out.String()); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func TestAppendSamples(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "samples.jsonl")
+	add := &samples{}
+	for _, d := range []time.Duration{3 * time.Millisecond, 1500 * time.Microsecond} {
+		add.add(d)
+	}
+	for n := range 2 {
+		if err := appendSamples(path, "BenchmarkX", n+1, []namedSamples{{"knitter-ADD", add}, {"floor-ADD", &samples{}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("%d lines, want 4 (two calls of two series appended):\n%s", len(lines), data)
+	}
+	var rec sampleRecord
+	if err := json.Unmarshal([]byte(lines[2]), &rec); err != nil {
+		t.Fatal(err)
+	}
+	want := sampleRecord{Bench: "BenchmarkX", N: 2, Series: "knitter-ADD", MS: []float64{3, 1.5}}
+	if rec.Bench != want.Bench || rec.N != want.N || rec.Series != want.Series || !slices.Equal(rec.MS, want.MS) {
+		t.Errorf("third line = %+v, want %+v", rec, want)
+	}
+	if err := appendSamples("relative.jsonl", "BenchmarkX", 1, nil); err == nil {
+		t.Error("a relative path was accepted; go test would write it into the package directory")
+	}
 }
 
 func TestPercentile(t *testing.T) {

@@ -1,9 +1,13 @@
 // Command benchreport turns `go test -bench` output into docs/benchmarks.md's generated tables and
 // PNG plots. It reads the results file `make bench-report` writes (benchmark lines, and "# load"
-// lines with the machine's load average before and after each group), replaces the text between
-// the begin and end markers in the document, and draws:
+// lines with the machine's load average before and after each group) and the node benchmarks'
+// raw per-call latencies (KNITTER_BENCH_SAMPLES, one JSON record per series and run), replaces the
+// text between the begin and end markers in the document with a table of the targets, one per
+// benchmark and one of the raw samples' distribution, and draws:
 //   - node-add-del.png: ADD/DEL p50 and p99 of Knitter, the reference plugins and the floor, one
 //     point per run (BenchmarkKnitterADD);
+//   - "<benchmark>-ADD-ecdf.png" and "-DEL-ecdf.png": the distribution of every call's latency per
+//     rig, one line per run (BenchmarkKnitterADD, BenchmarkConcurrentPods);
 //   - one "<benchmark>-<metric>.png" per sweep (sub-benchmarks named by a number, such as
 //     KnitterADDPodsUp/200 or ManagerAllocateHTTPS/clients=64): the metric against that number.
 //
@@ -15,7 +19,6 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
-	"image/color"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -45,8 +48,9 @@ func main() {
 	in := flag.String("in", "_output/bench/results.txt", "go test -bench output with # load lines")
 	doc := flag.String("doc", "docs/benchmarks.md", "document whose generated section is replaced")
 	plots := flag.String("plots", "docs/plots", "directory for the PNG plots")
+	samples := flag.String("samples", "_output/bench/samples.jsonl", "the node benchmarks' raw latencies (KNITTER_BENCH_SAMPLES); a missing file is none")
 	flag.Parse()
-	if err := run(*in, *doc, *plots); err != nil {
+	if err := run(*in, *samples, *doc, *plots); err != nil {
 		fmt.Fprintln(os.Stderr, "benchreport:", err)
 		os.Exit(1)
 	}
@@ -110,13 +114,15 @@ func span(v []float64) string {
 	return fmt.Sprintf("%.3g–%.3g", lo, hi)
 }
 
-func tables(results []*result, load []string, plots []string) string {
+func tables(results []*result, sets []*sampleSet, load []string, plots []string) string {
 	var b strings.Builder
 	b.WriteString(beginMarker + "\n\n")
 	b.WriteString("Machine load average (1, 5, 15 min) around each group of runs:\n\n")
 	for _, l := range load {
 		fmt.Fprintf(&b, "- %s\n", l)
 	}
+	b.WriteString(targetTable(evaluate(results, targets)))
+	b.WriteString(distributionTable(sets))
 	pkg := ""
 	for _, r := range results {
 		if r.pkg != pkg {
@@ -215,8 +221,7 @@ func drawNode(results []*result, dir string) ([]string, error) {
 	p.Y.Label.Text = "ms"
 	p.X.Label.Text = "ADD p50, ADD p99, DEL p50, DEL p99"
 	cols := []string{"ADD-p50-ms", "ADD-p99-ms", "DEL-p50-ms", "DEL-p99-ms"}
-	colors := []color.Color{color.RGBA{R: 200, A: 255}, color.RGBA{B: 200, A: 255}, color.RGBA{G: 150, A: 255}}
-	for i, rig := range []string{"knitter", "reference", "floor"} {
+	for i, rig := range []string{"knitter", "ref", "floor"} {
 		var xy plotter.XYs
 		for c, col := range cols {
 			for _, v := range r.values[rig+"-"+col] {
@@ -230,17 +235,21 @@ func drawNode(results []*result, dir string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.Color = colors[i]
+		s.Color = rigColor(rig)
 		p.Add(s)
-		p.Legend.Add(rig, s)
+		p.Legend.Add([]string{"knitter", "reference", "floor"}[i], s)
 	}
 	p.Add(plotter.NewGrid())
 	name := "node-add-del.png"
 	return []string{name}, p.Save(6*vg.Inch, 4*vg.Inch, filepath.Join(dir, name))
 }
 
-func run(in, docPath, dir string) error {
+func run(in, samplesPath, docPath, dir string) error {
 	results, load, err := parse(in)
+	if err != nil {
+		return err
+	}
+	sets, err := parseSamples(samplesPath)
 	if err != nil {
 		return err
 	}
@@ -254,6 +263,10 @@ func run(in, docPath, dir string) error {
 	if err != nil {
 		return err
 	}
+	dist, err := drawDistributions(sets, dir)
+	if err != nil {
+		return err
+	}
 	sw, err := drawSweeps(results, dir)
 	if err != nil {
 		return err
@@ -262,7 +275,7 @@ func run(in, docPath, dir string) error {
 	if err != nil {
 		return err
 	}
-	out, err := replaceSection(string(doc), tables(results, load, append(node, sw...)))
+	out, err := replaceSection(string(doc), tables(results, sets, load, slices.Concat(node, dist, sw)))
 	if err != nil {
 		return err
 	}
