@@ -26,10 +26,12 @@ type node struct {
 	agent  *agent.Agent
 	dp     *fakedp.Fake
 	client *fakemanager.Client
-	store  *fakecheckpoints.Fake
-	opts   agent.Options
-	pods   *fakepods.Pods
-	netns  map[string]string // container id -> the fake namespace
+	// mc is what the agent calls the manager through: client, or a planted wrapper of it.
+	mc    agent.ManagerClient
+	store *fakecheckpoints.Fake
+	opts  agent.Options
+	pods  *fakepods.Pods
+	netns map[string]string // container id -> the fake namespace
 	// gone: the node was removed (its agent and dataplane are no more); released: the manager
 	// acknowledged forgetting it and releasing its pods (ReleaseNode).
 	gone, released bool
@@ -43,7 +45,11 @@ func (nd *node) restart(lose bool) error {
 	} else {
 		nd.store.Crash()
 	}
-	a, err := agent.New(nd.dp, nd.pods, nd.client, nd.store, nd.opts)
+	mc := nd.mc
+	if mc == nil {
+		mc = nd.client
+	}
+	a, err := agent.New(nd.dp, nd.pods, mc, nd.store, nd.opts)
 	if err != nil {
 		return fmt.Errorf("restarting the agent of %s: %w", nd.name, err)
 	}
@@ -57,10 +63,19 @@ type nodes struct {
 	pods     *fakepods.Pods
 	byName   map[string]int // node name -> index in list
 	released int            // removed nodes whose release the manager acknowledged
+	// nics are the NICs of every node's dataplane (eth0, the VTEP's, unless set).
+	nics []string
+	// wrap, when set, wraps each node's manager client as the agent sees it (a plant).
+	wrap func(*fakemanager.Client) agent.ManagerClient
 }
 
-func newNodes(n int, sys *system) (*nodes, error) {
-	ns := &nodes{pods: fakepods.New(), byName: map[string]int{}}
+// newNodes starts n nodes whose dataplanes have the NICs given (eth0 alone if none), their agents
+// calling the manager through wrap's wrapper of their clients when wrap is set.
+func newNodes(n int, sys *system, nics []string, wrap func(*fakemanager.Client) agent.ManagerClient) (*nodes, error) {
+	ns := &nodes{pods: fakepods.New(), byName: map[string]int{}, nics: nics, wrap: wrap}
+	if len(nics) == 0 {
+		ns.nics = []string{"eth0"}
+	}
 	for range n {
 		if _, err := ns.join(sys); err != nil {
 			return nil, err
@@ -74,7 +89,9 @@ func newNodes(n int, sys *system) (*nodes, error) {
 func (ns *nodes) join(sys *system) (*node, error) {
 	i := len(ns.list)
 	dp := fakedp.New()
-	dp.AddNIC("eth0", 1500)
+	for _, nic := range ns.nics {
+		dp.AddNIC(nic, 1500)
+	}
 	nd := &node{name: fmt.Sprintf("node-%d", i+1), dp: dp, client: fakemanager.New(sys.mgr), store: fakecheckpoints.New(),
 		pods: ns.pods, netns: map[string]string{}}
 	nd.client.SetDown(sys.mgr == nil)
@@ -84,7 +101,11 @@ func (ns *nodes) join(sys *system) (*node, error) {
 		NetnsExists: func(p string) bool { return dp.Links(p) != nil },
 		Logger:      slog.New(slog.DiscardHandler),
 	}
-	a, err := agent.New(dp, ns.pods, nd.client, nd.store, nd.opts)
+	nd.mc = nd.client
+	if ns.wrap != nil {
+		nd.mc = ns.wrap(nd.client)
+	}
+	a, err := agent.New(dp, ns.pods, nd.mc, nd.store, nd.opts)
 	if err != nil {
 		return nil, fmt.Errorf("starting the agent of %s: %w", nd.name, err)
 	}

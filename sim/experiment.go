@@ -17,7 +17,9 @@ type Settings struct {
 	Duration *string `json:"duration,omitempty"`
 	Faults   *bool   `json:"faults,omitempty"`
 	Monitor  *bool   `json:"monitor,omitempty"`
-	Plant    *string `json:"plant,omitempty"`
+	// NetworkChurn has an operator create and delete tenants and their networks (sim/netchurn.go).
+	NetworkChurn *bool   `json:"network_churn,omitempty"`
+	Plant        *string `json:"plant,omitempty"`
 	// The knobs (sim/knobs.go): the manager's cooldown (a duration, 0s for off), the monitor's
 	// pre-allocation (false: the agent allocates at ADD) and its reconcile period.
 	Cooldown    *string `json:"cooldown,omitempty"`
@@ -98,6 +100,9 @@ func (e Experiment) config(v Variant, seed uint64) (Config, error) {
 		}
 		if s.Monitor != nil {
 			c.Monitor = *s.Monitor
+		}
+		if s.NetworkChurn != nil {
+			c.NetworkChurn = *s.NetworkChurn
 		}
 		if s.Cooldown != nil {
 			d, err := time.ParseDuration(*s.Cooldown)

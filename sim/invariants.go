@@ -97,6 +97,7 @@ func (c *checker) step() {
 	}
 	c.podsHaveTheirPorts(c.scanPorts(ports))
 	c.releasedNodesHoldNothing(ports)
+	c.checkNetworks(ports)
 	// The manager's memory equals what a restart would load from the store. Restoring the store is
 	// the costly part, so it runs on every FullEvery-th step and at the end of each phase.
 	c.n++
@@ -104,6 +105,7 @@ func (c *checker) step() {
 		return
 	}
 	c.sandboxesOwnTheirAddresses(ports)
+	c.segmentsReach()
 	c.storeMatches()
 }
 
@@ -241,6 +243,7 @@ func (c *checker) final() {
 		}
 	}
 	c.nodesMatch()
+	c.networksMatch()
 }
 
 // releasedNodesHoldNothing checks that no port is bound to a removed node whose release the

@@ -40,6 +40,10 @@ const (
 	// frees addresses on DEL would: when a node reboot makes the runtime recreate a pod's sandbox
 	// (the old sandbox's DEL, then an ADD for the same pod), the pod comes back with new addresses.
 	PlantReleaseOnDEL Plant = "release-on-del"
+	// PlantStaleNetwork makes every agent's manager client keep the first answer it got for each
+	// network and give it ever after: a network deleted and created again under its name (another
+	// VNI, VLAN or type) is built on the old segment (sim/netchurn.go).
+	PlantStaleNetwork Plant = "stale-network"
 )
 
 // Plants lists every planted bug with what it does.
@@ -51,6 +55,7 @@ func Plants() map[Plant]string {
 		PlantLostCheckpoint: "a restarted agent has lost its checkpoints, so DEL leaves the sandbox's links (needs --nodes)",
 		PlantSkipFencing:    "the store does not fence ended terms, so a partitioned manager keeps writing beside the new one (needs --nodes)",
 		PlantReleaseOnDEL:   "the DEL of a sandbox the runtime recreates after a node reboot releases the pod's ports, so the pod comes back with other addresses (needs --nodes)",
+		PlantStaleNetwork:   "the agents' manager client caches each network's first answer forever, so a network created again under its name is built on the old segment (needs --nodes and --network-churn)",
 		PlantReuseBeforeDEL: "with cooldown off, a delete releases the ports before the sandbox's DEL ran, so an address is reused while the old sandbox has it (needs --nodes, not --monitor)",
 	}
 }

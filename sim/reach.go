@@ -59,16 +59,22 @@ func (c *Cluster) CheckReach() error {
 	return err
 }
 
-// checkReach is CheckReach over nodes and the manager m; with across false, ports on two nodes
-// need not reach each other (their agents do not watch the node set, so their VXLAN devices flood
-// to nobody), but must still not reach another network's.
+// checkReach is CheckReach over nodes and the manager m; with across false, ports of an overlay
+// network on two nodes need not reach each other (their agents do not watch the node set, so their
+// VXLAN devices flood to nobody), but must still not reach another network's. Ports of an underlay
+// network (vlan, macvlan: a NIC name is one wire across the nodes) must reach each other across
+// nodes either way.
 func checkReach(m *manager.Manager, nodes []*node, across bool) error {
 	pods := map[string]model.Pod{}
+	underlay := map[string]bool{}
 	if err := m.View(func(s *alloc.State) {
 		for _, uid := range s.Pods() {
 			if p, ok := s.Pod(uid); ok {
 				pods[uid] = p
 			}
+		}
+		for _, n := range s.Networks(alloc.Admin, "") {
+			underlay[n.Key()] = n.Type == model.VLAN || n.Type == model.MACVLAN
 		}
 	}); err != nil {
 		return nil
@@ -108,7 +114,7 @@ func checkReach(m *manager.Manager, nodes []*node, across bool) error {
 			if a.ep.Host == b.ep.Host && a.ep.Netns == b.ep.Netns {
 				continue
 			}
-			should := a.network == b.network && (across || a.ep.Host == b.ep.Host)
+			should := a.network == b.network && (across || underlay[a.network] || a.ep.Host == b.ep.Host)
 			for _, ip := range b.ips {
 				who, err := net.Reach(a.ep.Host, a.ep.Netns, ip)
 				switch {

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,6 +40,9 @@ type Config struct {
 	// new agent, a removal takes a node away without a drain (its pods are replaced elsewhere,
 	// its ports released); with Faults it adds node reboots to the faults.
 	NodeChurn bool
+	// NetworkChurn has an operator create tenants with a network each (overlay, vlan or macvlan)
+	// and delete them while and after pods use them, during the fault phase (sim/netchurn.go).
+	NetworkChurn bool
 	// Monitor puts the Kubernetes API server (fakes/fakekube) and the real monitor shell in the
 	// world: pods are objects the kubelet model acts on, the monitor allocates and releases. Needs
 	// Nodes > 0.
@@ -74,6 +78,10 @@ type Stats struct {
 	Failovers int
 	// Node churn and node crashes: nodes joined and removed, nodes rebooted.
 	NodesJoined, NodesRemoved, NodeReboots int
+	// Network churn: networks created and deleted, tenants deleted, deletions the manager refused
+	// while ports remained, and ADDs (or allocations) that failed because the pod's network was
+	// missing.
+	NetworksCreated, NetworksDeleted, TenantsDeleted, DeletesRefused, MissingNetworkAdds int
 	// From the API server (fakes/fakekube), with the monitor: the write conflicts that happened (a
 	// planted conflict not reached before the run ends is not one), the relists after dropped
 	// watches, and the watch events delivered.
@@ -132,6 +140,9 @@ func (c Config) Repro() string {
 	if c.Nodes > 0 {
 		s += fmt.Sprintf(" --node-churn=%t", c.NodeChurn)
 	}
+	if c.NetworkChurn {
+		s += " --network-churn"
+	}
 	if c.Monitor {
 		s += " --monitor"
 	}
@@ -186,8 +197,13 @@ func Run(cfg Config) (res Result) {
 	if err := wl.setup(); err != nil {
 		return fail(res, Crash, err)
 	}
+	var nics []string
+	if cfg.NetworkChurn {
+		wl.ops = newOperator(w, wl)
+		nics = ChurnNICs
+	}
 	if cfg.Nodes > 0 {
-		ns, err := newNodes(cfg.Nodes, sys)
+		ns, err := newNodes(cfg.Nodes, sys, nics, plantedClient(cfg.Plant))
 		if err != nil {
 			return fail(res, Crash, err)
 		}
@@ -241,6 +257,9 @@ func Run(cfg Config) (res Result) {
 	if cfg.NodeChurn && wl.nodes != nil {
 		scheduleNodeChurn(w, wl, cfg.Nodes, end)
 	}
+	if wl.ops != nil {
+		wl.ops.schedule(end)
+	}
 	// Faults.
 	if faultsOn {
 		scheduleFaults(w, sys, wl, cfg.Plant, cfg.NodeChurn, &wl.stats, end, &faultsOn)
@@ -288,6 +307,9 @@ func Run(cfg Config) (res Result) {
 		if wl.kube != nil && wl.kube.api.Dropped() {
 			w.Record("relist %v", wl.kube.api.Relist())
 		}
+		if wl.ops != nil {
+			wl.ops.finish()
+		}
 		w.Record("liveness phase")
 		for _, uid := range wl.order {
 			wl.schedule(wl.pods[uid], 0)
@@ -296,7 +318,7 @@ func Run(cfg Config) (res Result) {
 		for w.Step(bound) {
 			sample()
 			chk.step()
-			if chk.failed != nil || sys.serving() && allSettled(wl) && wl.nodesSettled() {
+			if chk.failed != nil || sys.serving() && allSettled(wl) && wl.nodesSettled() && (wl.ops == nil || wl.ops.settled()) {
 				break
 			}
 		}
@@ -327,6 +349,9 @@ func usedAddresses(sys *system, wl *workload) int {
 	nets := wl.nets
 	if nets == nil {
 		nets = tenants
+	}
+	if wl.ops != nil {
+		nets = append(slices.Clone(nets), wl.ops.tenantNets()...)
 	}
 	n := 0
 	_ = sys.mgr.View(func(s *alloc.State) {

@@ -140,7 +140,7 @@ func Scale(cfg ScaleConfig) (res ScaleResult) {
 	}
 
 	phase("nodes")
-	ns, err := newNodes(cfg.Nodes, sys)
+	ns, err := newNodes(cfg.Nodes, sys, nil, nil)
 	if err != nil {
 		return failScale(res, err)
 	}

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"maps"
 	"runtime"
 	"strings"
 	"testing"
@@ -119,10 +120,17 @@ func TestPlantsCaught(t *testing.T) {
 		string(PlantReuseBeforeDEL): "sandbox-owns-its-addresses",
 		string(PlantSkipFencing):    "add-allocates",
 		string(PlantReleaseOnDEL):   "same-pod-same-addresses",
+		string(PlantStaleNetwork):   "pods-reach",
 	}
 	agentsOnly := map[string]bool{string(PlantLostCheckpoint): true, string(PlantReuseBeforeDEL): true, string(PlantSkipFencing): true, string(PlantReleaseOnDEL): true}
+	// Only network churn deletes networks and creates them again: stale-network runs there alone.
+	plantModes := maps.Clone(modes)
+	plantModes["netchurn"] = withNetChurn
 	for _, name := range PlantNames() {
-		for mode, mk := range modes {
+		for mode, mk := range plantModes {
+			if (name == string(PlantStaleNetwork)) != (mode == "netchurn") {
+				continue
+			}
 			if agentsOnly[name] && mode == "direct" {
 				continue // a bug of the agent's: the direct mode runs no agent to plant it in
 			}

@@ -65,6 +65,8 @@ type workload struct {
 	nets []tenantNet
 	// latencies, when set, receives each acknowledged allocation's time to allocate (virtual ms).
 	latencies *[]int64
+	// ops is the network churn's operator (sim/netchurn.go); nil without it.
+	ops *operator
 }
 
 // tenantNet is a tenant and the IPv4 subnet of its one network, "net".
@@ -117,7 +119,13 @@ func (wl *workload) act() {
 	r := wl.rng.IntN(100)
 	switch {
 	case len(live) < wl.target && r < 50:
-		t := tenants[wl.rng.IntN(len(tenants))].name
+		var t string
+		if wl.ops != nil {
+			ts := wl.ops.podTenants()
+			t = ts[wl.rng.IntN(len(ts))]
+		} else {
+			t = tenants[wl.rng.IntN(len(tenants))].name
+		}
 		wl.create(t, fmt.Sprintf("web-%d", wl.rng.IntN(wl.target*2)))
 	case len(live) > 0 && r < 80:
 		wl.delete(live[wl.rng.IntN(len(live))])
@@ -296,6 +304,9 @@ func (wl *workload) sync(p *simPod) {
 		p.attempts++
 		wl.stats.Retries++
 		wl.w.Record("retry %s: %v", p.uid, err)
+		if wl.ops != nil && p.wantUp && wl.ops.failedAdd(p, err) {
+			return // retried by the operator's rules for a pod whose network is missing
+		}
 		wl.schedule(p, 50+int64(wl.rng.IntN(400)))
 		return
 	}

@@ -17,6 +17,7 @@ type runFlags struct {
 	faults   bool
 	monitor  bool
 	churn    bool
+	netChurn bool
 	plant    string
 	// The knobs (sim.Knobs).
 	cooldown    time.Duration
@@ -32,6 +33,7 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.pods, "pods", def.Pods, "live pods the workload aims for")
 	fs.DurationVar(&f.duration, "duration", def.Duration, "virtual time of the fault phase (a liveness phase follows)")
 	fs.BoolVar(&f.churn, "node-churn", def.NodeChurn, "with --nodes: add and remove nodes during the fault phase (a removed node's pods are replaced elsewhere, its ports released) and, with --faults, reboot them")
+	fs.BoolVar(&f.netChurn, "network-churn", false, "an operator creates tenants with an overlay, vlan or macvlan network and deletes them while and after pods use them (pods that ask for a deleted network fail ADD and are retried)")
 	fs.BoolVar(&f.monitor, "monitor", false, "put the API server and the real monitor in the world (needs --nodes); adds watch drops, conflicts and monitor crashes to the faults")
 	fs.BoolVar(&f.faults, "faults", def.Faults, "inject manager crashes, failed store writes, store outages and lost terms")
 	fs.StringVar(&f.plant, "plant", "", "plant a bug on purpose (see 'knitter-sim plants')")
@@ -46,7 +48,7 @@ func (f *runFlags) config(seed uint64) (sim.Config, error) {
 	if err != nil {
 		return sim.Config{}, err
 	}
-	c := sim.Config{Seed: seed, Nodes: f.nodes, Managers: f.managers, Pods: f.pods, Duration: f.duration, Faults: f.faults, NodeChurn: f.churn, Monitor: f.monitor, Plant: p}
+	c := sim.Config{Seed: seed, Nodes: f.nodes, Managers: f.managers, Pods: f.pods, Duration: f.duration, Faults: f.faults, NodeChurn: f.churn, NetworkChurn: f.netChurn, Monitor: f.monitor, Plant: p}
 	if f.cooldown != sim.ReuseWindow {
 		c.Cooldown, c.NoCooldown = f.cooldown, f.cooldown == 0
 	}

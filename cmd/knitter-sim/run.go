@@ -34,6 +34,10 @@ func runCommand() *cobra.Command {
 			if cfg.Nodes > 0 {
 				fmt.Fprintf(out, "  nodes: joined %d  removed %d  rebooted %d\n", s.NodesJoined, s.NodesRemoved, s.NodeReboots)
 			}
+			if cfg.NetworkChurn {
+				fmt.Fprintf(out, "  networks: created %d  deleted %d  deletes refused %d  tenants deleted %d  ADDs on a missing network %d\n",
+					s.NetworksCreated, s.NetworksDeleted, s.DeletesRefused, s.TenantsDeleted, s.MissingNetworkAdds)
+			}
 			if cfg.Monitor {
 				fmt.Fprintf(out, "  kube faults: watch drops %d  conflicts %d  monitor crashes %d  relists %d  events delivered %d\n",
 					s.WatchDrops, s.Conflicts, s.MonitorCrashes, s.Relists, s.Delivered)
