@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/knitter-cni/knitter/core/model"
@@ -123,7 +124,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	u.RawQuery = query.Encode()
 	var body io.Reader
 	if in != nil {
-		b, err := json.Marshal(in)
+		b, err := appendJSON(nil, in)
 		if err != nil {
 			return 0, fmt.Errorf("encoding the %s %s body: %w", method, path, err)
 		}
@@ -158,7 +159,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		return 0, answerError(resp)
 	}
 	if out != nil && resp.StatusCode != http.StatusNoContent {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		if err := decodeAnswer(resp.Body, out); err != nil {
 			if ctx.Err() == nil && !errors.Is(err, io.ErrUnexpectedEOF) {
 				return 0, fmt.Errorf("decoding the answer to %s %s: %w", method, path, err)
 			}
@@ -168,6 +169,62 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody)) // lets the connection be reused
 	return resp.StatusCode, nil
 }
+
+// decodeAnswer decodes the JSON value at the start of body into out, as a json.Decoder does. A
+// pod (the allocation path's answer) is read whole and decoded by hand when it is in the plain form.
+func decodeAnswer(body io.Reader, out any) error {
+	p, ok := out.(*model.Pod)
+	if !ok {
+		return json.NewDecoder(body).Decode(out)
+	}
+	buf := answerBufs.Get().(*[]byte)
+	defer func() {
+		if cap(*buf) <= maxPooledAnswer {
+			answerBufs.Put(buf)
+		}
+	}()
+	b, err := readAll((*buf)[:0], body)
+	*buf = b
+	if err == nil {
+		if pod, ok := decodePod(b); ok {
+			*p = pod // out is a fresh value in every caller, so this is what decoding into it gives
+			return nil
+		}
+	}
+	// What was read, then the read's error if any: the decoder meets both where it would have.
+	rest := io.Reader(bytes.NewReader(b))
+	if err != nil {
+		rest = io.MultiReader(rest, errReader{err})
+	}
+	return json.NewDecoder(rest).Decode(out)
+}
+
+// answerBufs holds the buffers decodeAnswer reads pods into; one that grew past maxPooledAnswer is
+// dropped.
+var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxPooledAnswer = 64 << 10
+
+// readAll appends what r gives until EOF (nil) or another error.
+func readAll(b []byte, r io.Reader) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // answerError turns an error answer into a *model.Error; 429 (too many requests in flight), 502,
 // 503 and 504 (a manager or proxy that cannot serve now) also match ErrUnavailable.

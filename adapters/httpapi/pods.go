@@ -11,9 +11,17 @@ import (
 // allocatePod allocates every port of a pod. The call is idempotent by pod UID: 201 when this call
 // allocated, 200 when the same request had been allocated before.
 func (s *Server) allocatePod(c *call) (int, any, error) {
-	var req alloc.PodRequest
-	if err := c.decode(&req); err != nil {
+	body, err := readBody(c.w, c.r)
+	if err != nil {
 		return 0, nil, err
+	}
+	// The plain form is read by hand; any other body goes to decodeJSON, which decides.
+	req, ok := decodePodRequest(body)
+	if !ok {
+		req = alloc.PodRequest{}
+		if err := decodeJSON(body, &req); err != nil {
+			return 0, nil, err
+		}
 	}
 	existed := false
 	if err := s.view(func(st *alloc.State) error {

@@ -58,7 +58,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		w.WriteHeader(status)
 		return
 	}
-	b, err := json.Marshal(v)
+	b, err := appendJSON(make([]byte, 0, 2048), v)
 	if err != nil {
 		// Every answer type is plain data; this is a programming error.
 		status = http.StatusInternalServerError
