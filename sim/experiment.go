@@ -18,8 +18,11 @@ type Settings struct {
 	Faults   *bool   `json:"faults,omitempty"`
 	Monitor  *bool   `json:"monitor,omitempty"`
 	// NetworkChurn has an operator create and delete tenants and their networks (sim/netchurn.go).
-	NetworkChurn *bool   `json:"network_churn,omitempty"`
-	Plant        *string `json:"plant,omitempty"`
+	NetworkChurn *bool `json:"network_churn,omitempty"`
+	// NetFaults gives the links between the components delays, loss and partitions
+	// (sim/netfaults.go).
+	NetFaults *bool   `json:"net_faults,omitempty"`
+	Plant     *string `json:"plant,omitempty"`
 	// The knobs (sim/knobs.go): the manager's cooldown (a duration, 0s for off), the monitor's
 	// pre-allocation (false: the agent allocates at ADD) and its reconcile period.
 	Cooldown    *string `json:"cooldown,omitempty"`
@@ -103,6 +106,9 @@ func (e Experiment) config(v Variant, seed uint64) (Config, error) {
 		}
 		if s.NetworkChurn != nil {
 			c.NetworkChurn = *s.NetworkChurn
+		}
+		if s.NetFaults != nil {
+			c.NetFaults = *s.NetFaults
 		}
 		if s.Cooldown != nil {
 			d, err := time.ParseDuration(*s.Cooldown)

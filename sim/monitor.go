@@ -32,7 +32,12 @@ func (c monMgr) view(fn func(s *alloc.State)) error {
 	return c.sys.mgr.View(fn)
 }
 
-func (c monMgr) AllocatePod(ctx context.Context, r alloc.PodRequest) (model.Pod, bool, error) {
+func (c monMgr) AllocatePod(ctx context.Context, r alloc.PodRequest) (pod model.Pod, created bool, err error) {
+	err = c.sys.monCall("allocate", true, func() (e error) { pod, created, e = c.allocatePod(ctx, r); return })
+	return
+}
+
+func (c monMgr) allocatePod(ctx context.Context, r alloc.PodRequest) (model.Pod, bool, error) {
 	var existed bool
 	if err := c.view(func(s *alloc.State) { _, existed = s.Pod(r.Pod.UID) }); err != nil {
 		return model.Pod{}, false, err
@@ -45,6 +50,11 @@ func (c monMgr) AllocatePod(ctx context.Context, r alloc.PodRequest) (model.Pod,
 }
 
 func (c monMgr) Pod(_ context.Context, uid string) (pod model.Pod, err error) {
+	err = c.sys.monCall("pod", true, func() (e error) { pod, e = c.pod(uid); return })
+	return
+}
+
+func (c monMgr) pod(uid string) (pod model.Pod, err error) {
 	var ok bool
 	if err := c.view(func(s *alloc.State) { pod, ok = s.Pod(uid) }); err != nil {
 		return model.Pod{}, err
@@ -56,6 +66,10 @@ func (c monMgr) Pod(_ context.Context, uid string) (pod model.Pod, err error) {
 }
 
 func (c monMgr) ReleasePod(ctx context.Context, uid string) error {
+	return c.sys.monCall("release", false, func() error { return c.releasePod(ctx, uid) })
+}
+
+func (c monMgr) releasePod(ctx context.Context, uid string) error {
 	if c.sys.mgr == nil {
 		return fmt.Errorf("%w: no knitter-manager runs", monitor.ErrUnavailable)
 	}
@@ -67,6 +81,11 @@ func (c monMgr) ReleasePod(ctx context.Context, uid string) error {
 }
 
 func (c monMgr) Tenant(_ context.Context, name string) (t model.Tenant, err error) {
+	err = c.sys.monCall("tenant", true, func() (e error) { t, e = c.tenant(name); return })
+	return
+}
+
+func (c monMgr) tenant(name string) (t model.Tenant, err error) {
 	var ok bool
 	if err := c.view(func(s *alloc.State) { t, ok = s.Tenant(name) }); err != nil {
 		return model.Tenant{}, err
@@ -77,7 +96,11 @@ func (c monMgr) Tenant(_ context.Context, name string) (t model.Tenant, err erro
 	return t, nil
 }
 
-func (c monMgr) Ports(_ context.Context, node string, page func([]model.Port)) error {
+func (c monMgr) Ports(ctx context.Context, node string, page func([]model.Port)) error {
+	return c.sys.monCall("ports", true, func() error { return c.ports(node, page) })
+}
+
+func (c monMgr) ports(node string, page func([]model.Port)) error {
 	var ports []model.Port
 	if err := c.view(func(s *alloc.State) { ports = s.Ports(alloc.System, alloc.PortFilter{Node: node}) }); err != nil {
 		return err

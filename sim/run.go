@@ -43,6 +43,9 @@ type Config struct {
 	// NetworkChurn has an operator create tenants with a network each (overlay, vlan or macvlan)
 	// and delete them while and after pods use them, during the fault phase (sim/netchurn.go).
 	NetworkChurn bool
+	// NetFaults (with Faults) gives every link between the components a delay distribution and a
+	// loss rate, and cuts seeded sets of links at once for a while (sim/netfaults.go).
+	NetFaults bool
 	// Monitor puts the Kubernetes API server (fakes/fakekube) and the real monitor shell in the
 	// world: pods are objects the kubelet model acts on, the monitor allocates and releases. Needs
 	// Nodes > 0.
@@ -82,6 +85,8 @@ type Stats struct {
 	// while ports remained, and ADDs (or allocations) that failed because the pod's network was
 	// missing.
 	NetworksCreated, NetworksDeleted, TenantsDeleted, DeletesRefused, MissingNetworkAdds int
+	// Network faults: messages lost, network partitions and the most in force at once.
+	MessagesLost, NetPartitions, MaxOverlap int
 	// From the API server (fakes/fakekube), with the monitor: the write conflicts that happened (a
 	// planted conflict not reached before the run ends is not one), the relists after dropped
 	// watches, and the watch events delivered.
@@ -143,6 +148,9 @@ func (c Config) Repro() string {
 	if c.NetworkChurn {
 		s += " --network-churn"
 	}
+	if c.NetFaults {
+		s += " --net-faults"
+	}
 	if c.Monitor {
 		s += " --monitor"
 	}
@@ -197,20 +205,34 @@ func Run(cfg Config) (res Result) {
 	if err := wl.setup(); err != nil {
 		return fail(res, Crash, err)
 	}
+	if cfg.NetFaults && cfg.Faults {
+		sys.links = newLinks(w, &wl.stats, len(sys.procs))
+	}
 	var nics []string
 	if cfg.NetworkChurn {
 		wl.ops = newOperator(w, wl)
 		nics = ChurnNICs
 	}
 	if cfg.Nodes > 0 {
-		ns, err := newNodes(cfg.Nodes, sys, nics, plantedClient(cfg.Plant))
+		wrap := plantedClient(cfg.Plant)
+		if sys.links != nil {
+			wrap = sys.links.wrapLossy(wrap)
+		}
+		ns, err := newNodes(cfg.Nodes, sys, nics, wrap)
 		if err != nil {
 			return fail(res, Crash, err)
 		}
 		wl.nodes = ns
 		sys.changed = func() { ns.retarget(sys) }
 		var beat func()
-		beat = func() { ns.heartbeat(); w.After(5000, "heartbeat", beat) }
+		beat = func() {
+			if sys.links != nil {
+				sys.links.heartbeat(ns)
+			} else {
+				ns.heartbeat()
+			}
+			w.After(5000, "heartbeat", beat)
+		}
 		w.After(0, "heartbeat", beat)
 		if cfg.Monitor {
 			names := make([]string, len(ns.list))
@@ -266,6 +288,9 @@ func Run(cfg Config) (res Result) {
 		if wl.kube != nil {
 			scheduleKubeFaults(w, wl.kube, &wl.stats, end, &faultsOn)
 		}
+		if sys.links != nil {
+			sys.links.schedulePartitions(sys, wl.nodes, wl.kube != nil, end, &faultsOn)
+		}
 	}
 	sample := func() {}
 	if cfg.Series {
@@ -301,6 +326,9 @@ func Run(cfg Config) (res Result) {
 		sys.store.SetDown(false)
 		sys.store.FailWrite(0)
 		sys.heal()
+		if sys.links != nil {
+			sys.links.heal(sys)
+		}
 		if err := sys.startAll(); err != nil {
 			return fail(res, Crash, err)
 		}

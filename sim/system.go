@@ -36,6 +36,8 @@ type system struct {
 	// changed runs after a start, a crash, a failover or a partition (the clients follow the
 	// leader).
 	changed func()
+	// links, with network faults, are the links between the components (sim/netfaults.go).
+	links *links
 }
 
 // mgrProc is one manager process slot: down (mgr nil), a standby, or the leader.
@@ -49,6 +51,9 @@ type mgrProc struct {
 	// cut is a partition between this process and the store: it neither campaigns nor notices its
 	// term ended until the partition heals.
 	cut bool
+	// storeCut: a network partition cuts this process's store link (sim/netfaults.go); like cut,
+	// until it heals.
+	storeCut bool
 }
 
 func (s *system) notify() {
@@ -207,7 +212,7 @@ func (s *system) leadOne(p *mgrProc) string {
 	if p.mgr == nil {
 		return "down"
 	}
-	if p.cut {
+	if p.cut || p.storeCut {
 		return "cut off"
 	}
 	ctx := context.Background()
@@ -259,7 +264,7 @@ func (s *system) serving() bool {
 func (s *system) tick() error {
 	var lerr error
 	for _, p := range s.procs {
-		if p.mgr == nil || p.cut {
+		if p.mgr == nil || p.cut || p.storeCut {
 			continue
 		}
 		if ok, _ := p.mgr.Ready(); !ok {

@@ -167,6 +167,7 @@ func (wl *workload) schedule(p *simPod, delay int64) {
 		return
 	}
 	p.syncing = true
+	delay += wl.linkDelay(p)
 	wl.w.After(delay, "sync "+p.uid, func() { p.syncing = false; wl.sync(p) })
 }
 

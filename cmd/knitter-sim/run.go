@@ -38,6 +38,9 @@ func runCommand() *cobra.Command {
 				fmt.Fprintf(out, "  networks: created %d  deleted %d  deletes refused %d  tenants deleted %d  ADDs on a missing network %d\n",
 					s.NetworksCreated, s.NetworksDeleted, s.DeletesRefused, s.TenantsDeleted, s.MissingNetworkAdds)
 			}
+			if cfg.NetFaults {
+				fmt.Fprintf(out, "  network: messages lost %d  partitions %d  most at once %d\n", s.MessagesLost, s.NetPartitions, s.MaxOverlap)
+			}
 			if cfg.Monitor {
 				fmt.Fprintf(out, "  kube faults: watch drops %d  conflicts %d  monitor crashes %d  relists %d  events delivered %d\n",
 					s.WatchDrops, s.Conflicts, s.MonitorCrashes, s.Relists, s.Delivered)
