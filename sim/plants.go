@@ -44,6 +44,9 @@ const (
 	// network and give it ever after: a network deleted and created again under its name (another
 	// VNI, VLAN or type) is built on the old segment (sim/netchurn.go).
 	PlantStaleNetwork Plant = "stale-network"
+	// PlantNoSticky runs the manager with sticky TTL 0 while the invariants expect the default: a
+	// StatefulSet member's released addresses cool down instead of waiting for its successor.
+	PlantNoSticky Plant = "no-sticky"
 )
 
 // Plants lists every planted bug with what it does.
@@ -56,6 +59,7 @@ func Plants() map[Plant]string {
 		PlantSkipFencing:    "the store does not fence ended terms, so a partitioned manager keeps writing beside the new one (needs --nodes)",
 		PlantReleaseOnDEL:   "the DEL of a sandbox the runtime recreates after a node reboot releases the pod's ports, so the pod comes back with other addresses (needs --nodes)",
 		PlantStaleNetwork:   "the agents' manager client caches each network's first answer forever, so a network created again under its name is built on the old segment (needs --nodes and --network-churn)",
+		PlantNoSticky:       "the manager runs with sticky TTL 0, so a StatefulSet member's successor gets other addresses (needs --statefulsets)",
 		PlantReuseBeforeDEL: "with cooldown off, a delete releases the ports before the sandbox's DEL ran, so an address is reused while the old sandbox has it (needs --nodes, not --monitor)",
 	}
 }

@@ -27,13 +27,20 @@ func withChurn(seed uint64) Config {
 	return c
 }
 
+// withStatefulSets is withAgents with a StatefulSet per tenant.
+func withStatefulSets(seed uint64) Config {
+	c := withAgents(seed)
+	c.StatefulSets = true
+	return c
+}
+
 // modes are the ways the workload reaches the manager: directly, through agents, through agents
 // following whichever of three managers leads, and through agents on nodes that join and leave.
 var modes = map[string]func(uint64) Config{"direct": small, "agents": withAgents, "failover": withManagers, "churn": withChurn}
 
 func TestSameSeedSameHash(t *testing.T) {
-	for i, seed := range []uint64{1, 2, 42, 4} {
-		mk := modes[[]string{"direct", "agents", "failover", "churn"}[i]]
+	for i, seed := range []uint64{1, 2, 42, 4, 5} {
+		mk := append([]func(uint64) Config{small, withAgents, withManagers, withChurn}, withStatefulSets)[i]
 		a, b := Run(mk(seed)), Run(mk(seed))
 		if a.Kind != OK {
 			t.Fatalf("seed %d: %s: %s", seed, a.Kind, a.Err)
@@ -60,7 +67,11 @@ func TestDifferentSeedsDiffer(t *testing.T) {
 func TestGOMAXPROCS(t *testing.T) {
 	prev := runtime.GOMAXPROCS(1)
 	defer runtime.GOMAXPROCS(prev)
+	all := map[string]func(uint64) Config{"statefulsets": withStatefulSets}
 	for name, mk := range modes {
+		all[name] = mk
+	}
+	for name, mk := range all {
 		runtime.GOMAXPROCS(1)
 		one := Run(mk(7))
 		runtime.GOMAXPROCS(2)
@@ -121,6 +132,7 @@ func TestPlantsCaught(t *testing.T) {
 		string(PlantSkipFencing):    "add-allocates",
 		string(PlantReleaseOnDEL):   "same-pod-same-addresses",
 		string(PlantStaleNetwork):   "pods-reach",
+		string(PlantNoSticky):       "sticky-address",
 	}
 	agentsOnly := map[string]bool{string(PlantLostCheckpoint): true, string(PlantReuseBeforeDEL): true, string(PlantSkipFencing): true, string(PlantReleaseOnDEL): true}
 	// Only network churn deletes networks and creates them again: stale-network runs there alone.
@@ -144,6 +156,7 @@ func TestPlantsCaught(t *testing.T) {
 				}
 				base := mk(0)
 				base.Plant = Plant(name)
+				base.StatefulSets = name == string(PlantNoSticky) // only StatefulSets' members are sticky
 				caught := 0
 				for _, r := range Swarm(base, 1, 10) {
 					if r.Kind == Crash {
@@ -248,5 +261,40 @@ func TestNodeChurnTrace(t *testing.T) {
 		if !again {
 			t.Errorf("monitor %t: no pod allocated again after its sandbox was recreated (first recreated: %q)", monitor, recreated)
 		}
+	}
+}
+
+// TestStatefulSetSwarm requires every seed to pass while StatefulSets' members are scaled and
+// replaced under their names (directly, with agents and node churn, with the monitor and churn,
+// and with the monitor leaving the allocation to the agent's ADD), and their successors to have taken their held addresses back.
+func TestStatefulSetSwarm(t *testing.T) {
+	n := uint64(10 / raceScale)
+	if testing.Short() {
+		n = 3
+	}
+	direct := func(seed uint64) Config { c := small(seed); c.StatefulSets = true; return c }
+	churn := func(seed uint64) Config { c := withChurn(seed); c.StatefulSets = true; return c }
+	monitor := func(seed uint64) Config { c := churn(seed); c.Monitor = true; return c }
+	atAdd := func(seed uint64) Config {
+		c := withStatefulSets(seed)
+		c.Monitor, c.AllocateAtAdd = true, true
+		return c
+	}
+	for _, mode := range []struct {
+		name string
+		mk   func(uint64) Config
+	}{{"direct", direct}, {"churn", churn}, {"monitor", monitor}, {"allocate-at-add", atAdd}} {
+		var st Stats
+		for _, r := range Swarm(mode.mk(0), 1, n) {
+			if r.Kind != OK {
+				t.Errorf("%s: %s failure: %s\nreproduce: %s", mode.name, r.Kind, r.Err, r.Config.Repro())
+			}
+			st.StickyTaken += r.Stats.StickyTaken
+			st.StickyRaced += r.Stats.StickyRaced
+		}
+		if st.StickyTaken == 0 {
+			t.Errorf("%s: no member took its held addresses back in %d seeds", mode.name, n)
+		}
+		t.Logf("%s: %d seeds: %d members took their held addresses, %d were allocated before their predecessor's release", mode.name, n, st.StickyTaken, st.StickyRaced)
 	}
 }
