@@ -124,15 +124,17 @@ func TestSwarm(t *testing.T) {
 // kind of failure it should.
 func TestPlantsCaught(t *testing.T) {
 	want := map[string]string{ // the invariant that must catch each plant
-		string(PlantNoCooldown):     "cooldown",
-		string(PlantReleaseByName):  "pod-has-its-ports",
-		string(PlantAckFailedWrite): "",
-		string(PlantLostCheckpoint): "sandboxes-match-pods",
-		string(PlantReuseBeforeDEL): "sandbox-owns-its-addresses",
-		string(PlantSkipFencing):    "add-allocates",
-		string(PlantReleaseOnDEL):   "same-pod-same-addresses",
-		string(PlantStaleNetwork):   "pods-reach",
-		string(PlantNoSticky):       "sticky-address",
+		string(PlantNoCooldown):          "cooldown",
+		string(PlantReleaseByName):       "pod-has-its-ports",
+		string(PlantAckFailedWrite):      "",
+		string(PlantLostCheckpoint):      "sandboxes-match-pods",
+		string(PlantReuseBeforeDEL):      "sandbox-owns-its-addresses",
+		string(PlantSkipFencing):         "add-allocates",
+		string(PlantReleaseOnDEL):        "same-pod-same-addresses",
+		string(PlantStaleNetwork):        "pods-reach",
+		string(PlantNoSticky):            "sticky-address",
+		string(PlantReleaseNodeSkipsPod): "removed-node-holds-nothing",
+		string(PlantNodeRecordKept):      "nodes-match",
 	}
 	agentsOnly := map[string]bool{string(PlantLostCheckpoint): true, string(PlantReuseBeforeDEL): true, string(PlantSkipFencing): true, string(PlantReleaseOnDEL): true}
 	// Only network churn deletes networks and creates them again: stale-network runs there alone.
@@ -148,6 +150,9 @@ func TestPlantsCaught(t *testing.T) {
 			}
 			if name == string(PlantReleaseOnDEL) && mode != "churn" {
 				continue // only node churn reboots nodes, which makes the runtime recreate sandboxes
+			}
+			if (name == string(PlantReleaseNodeSkipsPod) || name == string(PlantNodeRecordKept)) && mode != "churn" {
+				continue // only node churn removes nodes
 			}
 			t.Run(name+"/"+mode, func(t *testing.T) {
 				inv, listed := want[name]

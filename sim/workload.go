@@ -483,7 +483,7 @@ func (wl *workload) releaseNode(nd *node, after int64) {
 			wl.releaseNode(nd, 200)
 			return
 		}
-		if _, err := mgr.Do(context.Background(), alloc.ReleaseNodeCmd{As: alloc.AsSystem, Name: nd.name}); err != nil && !errors.Is(err, model.ErrNotFound) {
+		if err := wl.releaseNodeCmd(mgr, nd); err != nil && !errors.Is(err, model.ErrNotFound) {
 			wl.w.Record("release node %s: %v", nd.name, err)
 			wl.releaseNode(nd, 50+int64(wl.rng.IntN(400)))
 			return
