@@ -25,6 +25,7 @@ func TestParseExperimentErrors(t *testing.T) {
 		{"name: x\nseeds: {from: 1, to: 2}\nvariants: [{name: a, nodes: 0, node_churn: true}]\n", "node_churn"},
 		{"name: x\nseeds: {from: 1, to: 2}\nvariants: [{name: a, node_churn: maybe}]\n", "node_churn"},
 		{"name: x\nseeds: {from: 1, to: 2}\nvariants: [{name: a, statefulsets: 3}]\n", "statefulsets"},
+		{"name: x\nseeds: {from: 1, to: 2}\nvariants: [{name: a, nodes: 0, node_drain: true}]\n", "node_drain"},
 	} {
 		if _, err := ParseExperiment([]byte(tc.in)); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v; want one naming %q", tc.in, err, tc.want)

@@ -46,6 +46,9 @@ type Config struct {
 	// NetFaults (with Faults) gives every link between the components a delay distribution and a
 	// loss rate, and cuts seeded sets of links at once for a while (sim/netfaults.go).
 	NetFaults bool
+	// NodeDrain (with Nodes) drains nodes (cordon, evict through the normal DEL, remove) and
+	// brings removed nodes back under their names during the fault phase (sim/drain.go).
+	NodeDrain bool
 	// StatefulSets adds a StatefulSet per tenant (sim/statefulset.go) whose members are scaled up
 	// and down and replaced under their names, their allocations sticky to their ordinals.
 	StatefulSets bool
@@ -93,6 +96,8 @@ type Stats struct {
 	// StatefulSets: members whose first allocation took their owner's held addresses back, and
 	// members allocated while their predecessor's release was still to come (no hold to take).
 	StickyTaken, StickyRaced int
+	// Node drains (Config.NodeDrain): nodes drained and removed, removed nodes that came back.
+	NodesDrained, NodesReturned int
 	// From the API server (fakes/fakekube), with the monitor: the write conflicts that happened (a
 	// planted conflict not reached before the run ends is not one), the relists after dropped
 	// watches, and the watch events delivered.
@@ -162,6 +167,9 @@ func (c Config) Repro() string {
 	}
 	if c.StatefulSets {
 		s += " --statefulsets"
+	}
+	if c.NodeDrain {
+		s += " --node-drain"
 	}
 	if c.Plant != PlantNone {
 		s += " --plant " + string(c.Plant)
@@ -297,6 +305,9 @@ func Run(cfg Config) (res Result) {
 	}
 	if cfg.StatefulSets {
 		scheduleStatefulSets(w, wl, end)
+	}
+	if cfg.NodeDrain && wl.nodes != nil {
+		scheduleNodeDrain(w, wl, end)
 	}
 	// Faults.
 	if faultsOn {

@@ -67,7 +67,7 @@ func TestDifferentSeedsDiffer(t *testing.T) {
 func TestGOMAXPROCS(t *testing.T) {
 	prev := runtime.GOMAXPROCS(1)
 	defer runtime.GOMAXPROCS(prev)
-	all := map[string]func(uint64) Config{"statefulsets": withStatefulSets}
+	all := map[string]func(uint64) Config{"statefulsets": withStatefulSets, "drain": withDrain}
 	for name, mk := range modes {
 		all[name] = mk
 	}
@@ -301,5 +301,70 @@ func TestStatefulSetSwarm(t *testing.T) {
 			t.Errorf("%s: no member took its held addresses back in %d seeds", mode.name, n)
 		}
 		t.Logf("%s: %d seeds: %d members took their held addresses, %d were allocated before their predecessor's release", mode.name, n, st.StickyTaken, st.StickyRaced)
+	}
+}
+
+// withDrain is withChurn with node drains and returns.
+func withDrain(seed uint64) Config {
+	c := withChurn(seed)
+	c.NodeDrain = true
+	c.Duration = 30 * time.Second
+	return c
+}
+
+// TestNodeDrainSwarm requires every seed to pass while nodes are drained (cordoned, their pods
+// evicted through the normal DEL and replaced, then removed) and removed nodes come back under
+// their names, beside node churn, with agents and with the monitor and StatefulSets.
+func TestNodeDrainSwarm(t *testing.T) {
+	n := uint64(10 / raceScale)
+	if testing.Short() {
+		n = 3
+	}
+	monitor := func(seed uint64) Config { c := withDrain(seed); c.Monitor, c.StatefulSets = true, true; return c }
+	for _, mode := range []struct {
+		name string
+		mk   func(uint64) Config
+	}{{"agents", withDrain}, {"monitor", monitor}} {
+		var st Stats
+		for _, r := range Swarm(mode.mk(0), 1, n) {
+			if r.Kind != OK {
+				t.Errorf("%s: %s failure: %s\nreproduce: %s", mode.name, r.Kind, r.Err, r.Config.Repro())
+			}
+			st.NodesDrained += r.Stats.NodesDrained
+			st.NodesReturned += r.Stats.NodesReturned
+		}
+		if st.NodesDrained == 0 || st.NodesReturned == 0 {
+			t.Errorf("%s: the swarm did not drain and return nodes: %+v", mode.name, st)
+		}
+		t.Logf("%s: %d seeds: %d nodes drained, %d returned", mode.name, n, st.NodesDrained, st.NodesReturned)
+	}
+}
+
+// TestNodeDrainTrace follows seed 1's first drain: the node's pods are deleted through their DEL
+// (none goes by the pod GC), and only then is the node removed and its record released.
+func TestNodeDrainTrace(t *testing.T) {
+	c := withDrain(1)
+	c.Monitor, c.KeepTrace = true, true
+	r := Run(c)
+	if r.Kind != OK || r.Stats.NodesDrained == 0 {
+		t.Fatalf("seed 1: %s %s; drained %d", r.Kind, r.Err, r.Stats.NodesDrained)
+	}
+	name, drained, released, deletes := "", -1, -1, 0
+	for i, l := range r.Trace {
+		switch {
+		case name == "" && strings.HasPrefix(l, "drain node "):
+			name = strings.TrimPrefix(l, "drain node ")
+		case name != "" && drained < 0 && strings.HasPrefix(l, "api delete "):
+			deletes++
+		case name != "" && drained < 0 && strings.HasPrefix(l, "api gc "):
+			t.Fatalf("line %d: a pod of the draining node went by the pod GC: %s", i, l)
+		case name != "" && l == "drained node "+name:
+			drained = i
+		case drained >= 0 && released < 0 && l == "released node "+name:
+			released = i
+		}
+	}
+	if deletes == 0 || drained < 0 || released < 0 {
+		t.Fatalf("drain of %q: %d pod deletions, drained at line %d, released at line %d", name, deletes, drained, released)
 	}
 }

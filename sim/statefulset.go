@@ -149,16 +149,18 @@ const stickySlack = 2_000
 
 // stickyReleased records the hold a member's acknowledged release leaves (called for a pod whose
 // allocation was acknowledged): its addresses are held for its owner, not cooling; a hold the
-// owner had before ends into cooldown (the newer addresses win).
+// owner had before ends into cooldown (the newer addresses win) or was taken by a member not yet
+// seen allocated.
 func (c *checker) stickyReleased(p *simPod) bool {
 	if p.owner == "" || c.stickyTTL == 0 {
 		return false
 	}
 	if old := c.holds[p.owner]; old != nil {
+		// The older hold ends into cooldown, unless a member whose allocation the workload has not
+		// seen acknowledged yet took it: another owner's pod may have it only after the cooldown,
+		// and the owner's own members at any time.
 		for _, ip := range old.ips {
-			k := p.network + "|" + ip.String()
-			delete(c.heldBy, k)
-			c.freed[k] = c.w.Now()
+			c.freed[p.network+"|"+ip.String()] = c.w.Now()
 		}
 	}
 	for _, ip := range p.ips {
