@@ -44,6 +44,13 @@ func (a *Agent) Add(ctx context.Context, req wire.Request) (wire.Result, error) 
 	if err != nil {
 		return wire.Result{}, coded(wire.CodeIOFailure, err)
 	}
+	if ok && cp.Teardown {
+		// Deleted, its links not removed yet: remove them before building the attachment again.
+		if err := a.finish(ctx, key); err != nil {
+			return wire.Result{}, err
+		}
+		ok = false
+	}
 	if ok {
 		if cp.Plan.Netns != req.Netns {
 			return wire.Result{}, coded(wire.CodeInvalidEnv, model.Invalid("CNI_NETNS",
@@ -83,6 +90,11 @@ func (a *Agent) Add(ctx context.Context, req wire.Request) (wire.Result, error) 
 	cp = Checkpoint{ContainerID: req.ContainerID, IfName: req.IfName, Config: req.Name, Network: req.Network, Plan: p, Result: resultOf(p, dns)}
 	unlockPod := a.uidLocks.lock(p.Pod.UID)
 	defer unlockPod()
+	// A deleted attachment whose links are still to be removed in the same namespace, of the same
+	// container or pod: removed first, so that this one never meets its links.
+	if err := a.finishMeeting(ctx, req.ContainerID, req.Netns, p.Pod.UID); err != nil {
+		return wire.Result{}, err
+	}
 	if err := a.admit(cp); err != nil {
 		return wire.Result{}, err
 	}

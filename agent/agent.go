@@ -27,6 +27,11 @@ type Options struct {
 	Datapaths []wire.Datapath
 	// Metrics count what the agent does (NewMetrics); nil records nothing.
 	Metrics *Metrics
+	// DeferTeardown lets DEL answer once the attachment's links are out of reach, when the dataplane
+	// is a Quiescer, and leaves their removal to RunTeardowns (see teardown.go). knitter-agent sets
+	// it and runs RunTeardowns; without it (the simulator, most tests) DEL removes the links before
+	// it answers.
+	DeferTeardown bool
 }
 
 // Agent serves one node's CNI calls. Its methods are safe for concurrent use; calls for the same
@@ -38,6 +43,9 @@ type Agent struct {
 	log         *slog.Logger
 	datapaths   []wire.Datapath
 	metrics     *Metrics
+	// deferTeardown is Options.DeferTeardown; teardowns wakes RunTeardowns when a DEL deferred one.
+	deferTeardown bool
+	teardowns     chan struct{}
 
 	dp    Dataplane
 	pods  PodSource
@@ -46,6 +54,9 @@ type Agent struct {
 	locks keyedLocks
 	// uidLocks serialise the admission of a pod's attachments (admit) by pod UID.
 	uidLocks keyedLocks
+	// tdLocks serialise the finishing of a container's deferred teardowns (finish). They are taken
+	// with or without the container's lock, never the other way round.
+	tdLocks keyedLocks
 
 	mu sync.Mutex
 	// index mirrors the checkpoint files, for GC, the VNIs in use and the status.
@@ -76,6 +87,7 @@ func New(dp Dataplane, pods PodSource, mgr ManagerClient, store CheckpointStore,
 		return nil, errors.New("agent.New: the node needs a name (--node-name, or the NODE_NAME environment variable)")
 	}
 	a := &Agent{node: opts.Node, dns: opts.DNS, netnsExists: opts.NetnsExists, log: opts.Logger, datapaths: opts.Datapaths, metrics: opts.Metrics,
+		deferTeardown: opts.DeferTeardown, teardowns: make(chan struct{}, 1),
 		dp: dp, pods: pods, mgr: mgr, store: store,
 		index: map[wire.Attachment]Checkpoint{}, synced: map[uint32]string{}}
 	if a.netnsExists == nil {

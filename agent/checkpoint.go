@@ -23,9 +23,13 @@ type Checkpoint struct {
 	Network string `json:"network,omitempty"`
 	// Ready is set once the links are built and the ports bound. A checkpoint that is not ready is
 	// an ADD in progress, or one a crash cut short: a repeated ADD builds it again.
-	Ready  bool        `json:"ready"`
-	Plan   plan.Pod    `json:"plan"`
-	Result wire.Result `json:"result"`
+	Ready bool `json:"ready"`
+	// Teardown is set when a DEL answered with the links quiesced but not yet removed (deferred
+	// teardown, teardown.go): the attachment is gone for every CNI verb, and its links are still to be
+	// removed, by RunTeardowns or whoever meets them first.
+	Teardown bool        `json:"teardown,omitempty"`
+	Plan     plan.Pod    `json:"plan"`
+	Result   wire.Result `json:"result"`
 }
 
 // Key names the checkpoint's attachment.

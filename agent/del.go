@@ -11,8 +11,9 @@ import (
 
 // Del tears the attachment down from its checkpoint alone: neither the manager nor the API server
 // is asked, and a netns that is gone is fine. An attachment without a checkpoint (never added, or
-// deleted already) is success. The ports stay allocated: knitter-monitor releases them when the pod
-// object is gone.
+// deleted already) is success, and so is one whose teardown is pending. The ports stay allocated:
+// knitter-monitor releases them when the pod object is gone. With Options.DeferTeardown it may
+// answer before the links are removed, once they are out of reach (teardown.go).
 func (a *Agent) Del(ctx context.Context, req wire.Request) error {
 	key := wire.Attachment{ContainerID: req.ContainerID, IfName: req.IfName}
 	if err := checkAttachment(key); err != nil {
@@ -23,6 +24,18 @@ func (a *Agent) Del(ctx context.Context, req wire.Request) error {
 	}
 	unlock := a.locks.lock(req.ContainerID)
 	defer unlock()
+	cp, ok, err := a.store.Load(key)
+	if err != nil {
+		return coded(wire.CodeIOFailure, err)
+	}
+	if ok && cp.Teardown {
+		return nil // deleted already; RunTeardowns removes the links
+	}
+	if ok {
+		if deferred, err := a.deferDetach(ctx, cp); err != nil || deferred {
+			return err
+		}
+	}
 	return a.detach(ctx, key)
 }
 
@@ -35,6 +48,9 @@ func (a *Agent) detach(ctx context.Context, key wire.Attachment) error {
 	if !ok {
 		a.forget(key)
 		return nil
+	}
+	if cp.Teardown {
+		return a.finish(ctx, key)
 	}
 	if err := a.dp.Detach(ctx, cp.Plan); err != nil {
 		return coded(wire.CodeDataplane, fmt.Errorf("removing the links of container %s: %w", key.ContainerID, err))
@@ -61,7 +77,7 @@ func (a *Agent) Check(ctx context.Context, req wire.Request) error {
 			return coded(wire.CodeIOFailure, err)
 		}
 	}
-	if !ok || !cp.Ready {
+	if !ok || !cp.Ready || cp.Teardown {
 		return coded(wire.CodeUnknownContainer, model.Errorf(model.CodeNotFound, "CNI_CONTAINERID",
 			"container %s has no attachment on %s on this node; ADD it first", key.ContainerID, key.IfName))
 	}

@@ -32,6 +32,9 @@ type Reclaimed struct {
 // drops its record on an error it misreads, and forwards GC only to its first delegate), so the agent
 // cannot rely on DEL or GC alone.
 //
+// Each pass first finishes the deferred teardowns still pending (teardown.go): after a restart,
+// the one at start removes the links of DELs answered before it.
+//
 // Reclaim is one pass; the caller runs it at start and then on a period. A pod that cannot be looked
 // up (the source is unreachable) keeps its attachment until a later pass. It goes on past failures
 // and returns what it removed and every failure.
@@ -39,7 +42,15 @@ func (a *Agent) Reclaim(ctx context.Context) ([]Reclaimed, error) {
 	var out []Reclaimed
 	var errs []error
 	known := map[string]bool{} // pod UID -> still there, so a pod of several attachments is read once
+	// Deleted attachments whose teardown is pending (a restart cut RunTeardowns short, or it is
+	// failing): finished here too, so that they never depend on the worker alone.
+	if err := a.FinishTeardowns(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	for _, cp := range a.Checkpoints() {
+		if cp.Teardown {
+			continue // failed above; the next pass retries
+		}
 		reason, err := a.orphaned(ctx, cp, known)
 		if err != nil {
 			errs = append(errs, err)
@@ -102,7 +113,7 @@ func (a *Agent) reclaim(ctx context.Context, cp Checkpoint) (removed bool, err e
 	if err != nil {
 		return false, coded(wire.CodeIOFailure, err)
 	}
-	if !ok || now.Plan.Netns != cp.Plan.Netns || now.Plan.Pod.UID != cp.Plan.Pod.UID {
+	if !ok || now.Teardown || now.Plan.Netns != cp.Plan.Netns || now.Plan.Pod.UID != cp.Plan.Pod.UID {
 		return false, nil
 	}
 	if err := a.detach(ctx, cp.Key()); err != nil {

@@ -18,13 +18,15 @@ import (
 //     same addresses and MAC on the same segment. An older sandbox whose namespace is gone holds
 //     nothing on the segment any more; its DEL, GC or the restart reconcile removes its checkpoint.
 //
+// A deleted attachment whose teardown is pending is not counted: its links are out of reach.
+//
 // The caller holds the container's lock and the pod's (a.uidLocks), so concurrent ADDs of one pod
 // are decided one at a time.
 func (a *Agent) admit(cp Checkpoint) error {
 	a.mu.Lock()
 	others := make([]Checkpoint, 0, 4)
 	for k, o := range a.index {
-		if k != cp.Key() && (o.ContainerID == cp.ContainerID || o.Plan.Pod.UID == cp.Plan.Pod.UID) {
+		if k != cp.Key() && !o.Teardown && (o.ContainerID == cp.ContainerID || o.Plan.Pod.UID == cp.Plan.Pod.UID) {
 			others = append(others, o)
 		}
 	}

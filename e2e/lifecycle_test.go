@@ -50,9 +50,12 @@ var _ = Describe("the CNI lifecycle", Label("lifecycle"), func() {
 		Expect(checkpointsOf(ctx, in, pod)).NotTo(BeEmpty())
 		Expect(rt.Del(ctx, pod)).To(Succeed())
 		Expect(rt.Del(ctx, pod)).To(Succeed(), "a second DEL")
-		Expect(in.PodInterfaces(ctx, pod)).To(BeEmpty())
-		Expect(checkpointsOf(ctx, in, pod)).To(BeEmpty())
 		Expect(rt.Check(ctx, pod)).NotTo(Succeed(), "CHECK after DEL")
+		// DEL answers once the links are out of reach; the agent removes them, then the checkpoint,
+		// right after (deferred teardown, docs/architecture.md).
+		Eventually(ctx, func() []string { return checkpointsOf(ctx, in, pod) }).
+			WithTimeout(10 * time.Second).Should(BeEmpty())
+		Expect(in.PodInterfaces(ctx, pod)).To(BeEmpty())
 	})
 
 	Describe("with knitter-manager stopped", Serial, func() {
@@ -67,8 +70,9 @@ var _ = Describe("the CNI lifecycle", Label("lifecycle"), func() {
 			pod := createPod(ctx, cluster.PodSpec{Name: podName("mgr-down-del"), Node: node2, Annotations: npwg("green@net1")})
 			Expect(c.StopManager(ctx)).To(Succeed())
 			Expect(rt.Del(ctx, pod)).To(Succeed())
+			Eventually(ctx, func() []string { return checkpointsOf(ctx, in, pod) }).
+				WithTimeout(10*time.Second).Should(BeEmpty(), "the deferred teardown's checkpoint")
 			Expect(in.PodInterfaces(ctx, pod)).To(BeEmpty())
-			Expect(checkpointsOf(ctx, in, pod)).To(BeEmpty())
 			Expect(c.StartManager(ctx)).To(Succeed())
 		}, NodeTimeout(3*time.Minute))
 

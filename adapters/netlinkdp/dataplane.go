@@ -13,6 +13,7 @@ import (
 	"github.com/knitter-cni/knitter/agent"
 	"github.com/knitter-cni/knitter/core/model"
 	"github.com/knitter-cni/knitter/core/plan"
+	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 )
 
@@ -53,9 +54,17 @@ type Dataplane struct {
 	// every pod on the bridge) when nothing is missing. Guarded by nodeMu. A recreated device has a
 	// new index and starts empty; SyncPeers always reads the kernel and resets it.
 	flood map[int]map[netip.Addr]bool
+
+	// held are the netlink sockets Quiesce opened in quiesced pods' namespaces, by heldKey, until
+	// Detach deletes the links through them.
+	heldMu sync.Mutex
+	held   map[string]*nl.NetlinkSocket
 }
 
-var _ agent.Dataplane = (*Dataplane)(nil)
+var (
+	_ agent.Dataplane = (*Dataplane)(nil)
+	_ agent.Quiescer  = (*Dataplane)(nil)
+)
 
 // New opens the node namespace and returns a Dataplane acting in it. Close releases it.
 func New(opts Options) (*Dataplane, error) {
@@ -85,6 +94,7 @@ func New(opts Options) (*Dataplane, error) {
 // Close releases the node namespace handle and the VLAN datapath's handles (its pinned programs
 // keep forwarding).
 func (d *Dataplane) Close() error {
+	d.closeHeld()
 	d.node.close()
 	return d.vlan.Close()
 }
@@ -149,6 +159,23 @@ func (d *Dataplane) attachLink(p *nsHandle, pod plan.Pod, l plan.Link, group uin
 // Detach implements agent.Dataplane. It tries every link, so that one failure leaks nothing else,
 // and returns the failures joined.
 func (d *Dataplane) Detach(ctx context.Context, pod plan.Pod) (err error) {
+	if sock := d.takeHeld(pod); sock != nil {
+		// Quiesced: its group is exactly the plan's links (Quiesce checked), deleted through the
+		// socket it kept, without the namespace's path (which the runtime may have removed by now).
+		gerr := deleteGroupVia(sock, attachmentGroup(pod))
+		sock.Close()
+		if gerr == nil {
+			var errs []error
+			for i := len(pod.Links) - 1; i >= 0; i-- {
+				// Node ends only: the pod ends went with the group.
+				if err := d.detachLink(nil, pod, pod.Links[i]); err != nil {
+					errs = append(errs, linkErr(pod.Links[i], err))
+				}
+			}
+			return errors.Join(errs...)
+		}
+		// Fall through: the per-link path removes what is left and reports what it cannot.
+	}
 	p, err := openNetns(pod.Netns)
 	if err != nil {
 		// Gone, or a namespace that cannot be entered (another type, no permission): nothing in it

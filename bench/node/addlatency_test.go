@@ -14,6 +14,20 @@ type podRig interface {
 	del(ctx context.Context, p *pod) error
 }
 
+// settler is a rig whose DEL can answer before the pod's links are removed (Knitter's deferred
+// teardown); settle returns once they are.
+type settler interface {
+	settle(ctx context.Context) error
+}
+
+// settle waits for r's answered DELs to be done, when r defers any.
+func settle(ctx context.Context, r podRig) error {
+	if s, ok := r.(settler); ok {
+		return s.settle(ctx)
+	}
+	return nil
+}
+
 // measured is a rig in an interleaved run with the ADD and DEL durations it took. w is the world
 // that allocates its pods' ports beforehand (nil: the rig allocates, or needs no allocation).
 type measured struct {
@@ -96,7 +110,7 @@ func BenchmarkKnitterADD(b *testing.B) {
 	}
 	kn.resetTimers()
 	gates := kn.mgr.gates.Load()
-	var exec, execDel, status, mgr samples
+	var exec, execDel, status, mgr, delGone samples
 	var mgrCalls int64
 	ctx := context.Background()
 	b.ResetTimer()
@@ -123,6 +137,14 @@ func BenchmarkKnitterADD(b *testing.B) {
 			}
 			end := time.Now()
 			b.StopTimer()
+			if m == knitter {
+				// Untimed in ns/op: the links' removal after the answer, waited for here so that the
+				// next pod's ADD does not run beside it.
+				if err := settle(ctx, m.rig); err != nil {
+					b.Fatalf("%s DEL's teardown: %v", m.name, err)
+				}
+				delGone.add(time.Since(added))
+			}
 			m.add.add(added.Sub(start))
 			m.del.add(end.Sub(added))
 			if m == knitter {
@@ -156,7 +178,11 @@ func BenchmarkKnitterADD(b *testing.B) {
 	b.ReportMetric(float64(mgrCalls)/float64(b.N), "knitter-ADD-manager-calls")
 	b.ReportMetric(ms(execDel.percentile(50)), "knitter-DEL-exec-p50-ms")
 	b.ReportMetric(ms(kn.served["del"].percentile(50)), "knitter-DEL-agent-p50-ms")
+	// The dataplane's removal of the links, after the answer (RunTeardowns), and its quiesce before it.
 	b.ReportMetric(ms(kn.detach.percentile(50)), "knitter-DEL-netlink-p50-ms")
+	b.ReportMetric(ms(kn.quiesce.percentile(50)), "knitter-DEL-quiesce-p50-ms")
+	// From the DEL's start until its links are removed: the DEL before its teardown was deferred.
+	b.ReportMetric(ms(delGone.percentile(50)), "knitter-DEL-links-gone-p50-ms")
 	if tmpfs != nil {
 		b.ReportMetric(ms(tmpfs.served["add"].percentile(50)), "knitter-tmpfs-ADD-agent-p50-ms")
 	}

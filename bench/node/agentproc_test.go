@@ -126,6 +126,40 @@ func (a *agentProc) plan(id string) (plan.Pod, error) {
 }
 
 // checkpoints lists the checkpoint files the agent keeps.
+// settle returns once no checkpoint of the agent records a pending teardown: the process's
+// RunTeardowns has removed the links of every DEL it answered. It reads the state directory every
+// 5 ms (the process offers no other signal) and gives up after a minute.
+func (a *agentProc) settle(context.Context) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		files, err := a.checkpoints()
+		if err != nil {
+			return err
+		}
+		pending := 0
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if errors.Is(err, os.ErrNotExist) {
+				continue // removed meanwhile
+			}
+			if err != nil {
+				return err
+			}
+			var cp agent.Checkpoint
+			if json.Unmarshal(b, &cp) == nil && cp.Teardown {
+				pending++
+			}
+		}
+		if pending == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d teardowns still pending after a minute; the end of the agent's log:\n%s", pending, a.logs)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func (a *agentProc) checkpoints() ([]string, error) {
 	return filepath.Glob(filepath.Join(a.stateDir, "*.json"))
 }

@@ -77,6 +77,9 @@ func concurrentRound(b *testing.B, m *measured, node *netNS, round int, adds, de
 	if err != nil {
 		b.Fatalf("%s DEL: %v", m.name, err)
 	}
+	if err := settle(ctx, m.rig); err != nil {
+		b.Fatalf("%s DELs' teardowns: %v", m.name, err)
+	}
 	for _, p := range pods {
 		if err := checkPodEmpty(p.ns); err != nil {
 			b.Fatalf("%s pod %s: %v", m.name, p.name, err)

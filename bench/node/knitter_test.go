@@ -44,7 +44,9 @@ type knitterRig struct {
 	// attach and detach time the dataplane; mgr adds up the time spent in calls to the manager.
 	served         map[string]*samples
 	attach, detach *samples
-	mgr            *timedManager
+	// quiesce times the dataplane's Quiesce: the part of a deferred DEL's teardown before its answer.
+	quiesce *samples
+	mgr     *timedManager
 }
 
 // newKnitterRig starts the agent of node nodeName with its checkpoints in stateDir (see stateDir)
@@ -52,7 +54,7 @@ type knitterRig struct {
 func newKnitterRig(tb testing.TB, w *world, nodeName, stateDir string) *knitterRig {
 	tb.Helper()
 	plugin := pluginBinary.build(tb)
-	r := &knitterRig{w: w, node: newNode(tb), attach: &samples{}, detach: &samples{},
+	r := &knitterRig{w: w, node: newNode(tb), attach: &samples{}, detach: &samples{}, quiesce: &samples{},
 		mgr:    &timedManager{ManagerClient: w.mgr.Port()},
 		served: map[string]*samples{wire.VerbAdd: {}, wire.VerbDel: {}, wire.VerbCheck: {}}}
 	dp, err := netlinkdp.New(netlinkdp.Options{HostNetns: r.node.Path()})
@@ -65,15 +67,25 @@ func newKnitterRig(tb testing.TB, w *world, nodeName, stateDir string) *knitterR
 		tb.Fatal(err)
 	}
 	r.podDir = tb.TempDir()
-	r.agent, err = agent.New(&timedDataplane{Dataplane: dp, attach: r.attach, detach: r.detach},
+	// As knitter-agent runs it: DEL answers once the pod's links are down, and RunTeardowns removes
+	// them after the answer (settle waits for that).
+	r.agent, err = agent.New(&timedDataplane{Dataplane: dp, attach: r.attach, detach: r.detach, quiesce: r.quiesce},
 		podfile.Source{Dir: r.podDir}, r.mgr, store, agent.Options{
 			Node: plan.Node{Name: nodeName, VTEP: vtep(), VTEPDevice: underlayNIC,
 				Uplinks: map[string]string{physicalNetwork: parentNIC}, MTU: 1500},
-			Logger: slog.New(slog.DiscardHandler),
+			Logger:        slog.New(slog.DiscardHandler),
+			DeferTeardown: true,
 		})
 	if err != nil {
 		tb.Fatal(err)
 	}
+	runCtx, stop := context.WithCancel(context.Background())
+	worker := make(chan struct{})
+	go func() {
+		defer close(worker)
+		r.agent.RunTeardowns(runCtx)
+	}()
+	tb.Cleanup(func() { stop(); <-worker })
 	if err := r.agent.Heartbeat(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
@@ -104,7 +116,12 @@ func (r *knitterRig) resetTimers() {
 	}
 	r.attach.reset()
 	r.detach.reset()
+	r.quiesce.reset()
 }
+
+// settle returns once the teardowns of the DELs answered so far are done: it finishes what the
+// worker has not started and waits for what it is doing.
+func (r *knitterRig) settle(ctx context.Context) error { return r.agent.FinishTeardowns(ctx) }
 
 // knitterConfList is the network configuration a node's runtime reads: knitter as the main CNI.
 func knitterConfList(sock string) string {
@@ -197,6 +214,9 @@ func (r *knitterRig) cycle(tb testing.TB, name string) plan.Pod {
 	if err := r.del(ctx, p); err != nil {
 		tb.Fatalf("DEL: %v", err)
 	}
+	if err := r.settle(ctx); err != nil {
+		tb.Fatalf("finishing the DEL's teardown: %v", err)
+	}
 	if err := checkPodEmpty(p.ns); err != nil {
 		tb.Fatal(err)
 	}
@@ -276,7 +296,19 @@ func (m *timedManager) BindPod(ctx context.Context, uid, node string) (agent.Bin
 // timedDataplane times the dataplane's Attach and Detach.
 type timedDataplane struct {
 	agent.Dataplane
-	attach, detach *samples
+	attach, detach, quiesce *samples
+}
+
+// Quiesce makes the timed dataplane a Quiescer when the one it wraps is.
+func (d *timedDataplane) Quiesce(ctx context.Context, pod plan.Pod) (bool, error) {
+	q, ok := d.Dataplane.(agent.Quiescer)
+	if !ok {
+		return false, nil
+	}
+	start := time.Now()
+	quiet, err := q.Quiesce(ctx, pod)
+	d.quiesce.add(time.Since(start))
+	return quiet, err
 }
 
 func (d *timedDataplane) Attach(ctx context.Context, pod plan.Pod) error {

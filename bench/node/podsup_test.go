@@ -35,7 +35,7 @@ func BenchmarkKnitterADDPodsUp(b *testing.B) {
 				}
 			}
 			kn.resetTimers()
-			var add, del, exec, floorAdd, floorDel samples
+			var add, del, delGone, exec, floorAdd, floorDel samples
 			b.ResetTimer()
 			b.StopTimer()
 			for i := range b.N {
@@ -51,6 +51,10 @@ func BenchmarkKnitterADDPodsUp(b *testing.B) {
 				}
 				del.add(time.Since(added))
 				b.StopTimer()
+				if err := kn.settle(ctx); err != nil {
+					b.Fatal(err)
+				}
+				delGone.add(time.Since(added))
 				add.add(added.Sub(start))
 				exec.add(added.Sub(start) - kn.served["add"].last())
 				closePod(b, w, p)
@@ -62,11 +66,15 @@ func BenchmarkKnitterADDPodsUp(b *testing.B) {
 				}
 				closePod(b, w, p)
 			}
+			if err := kn.settle(ctx); err != nil {
+				b.Fatal(err)
+			}
 			if err := checkNodeClean(kn.node); err != nil {
 				b.Fatal(err)
 			}
 			add.report(b, "ADD")
 			del.report(b, "DEL")
+			b.ReportMetric(ms(delGone.percentile(50)), "DEL-links-gone-p50-ms")
 			b.ReportMetric(ms(kn.served["add"].percentile(50)), "ADD-agent-p50-ms")
 			b.ReportMetric(ms(kn.attach.percentile(50)), "ADD-netlink-p50-ms")
 			// Outside the agent's handler: libcni, the plugin process, the socket.

@@ -101,6 +101,9 @@ func TestAgentProcessPod(t *testing.T) {
 	if err := a.del(ctx, p); err != nil {
 		t.Fatalf("DEL: %v\n%s", err, a.logs)
 	}
+	if err := a.settle(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if err := checkPodEmpty(p.ns); err != nil {
 		t.Fatal(err)
 	}

@@ -76,7 +76,9 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a, err := agent.New(dp, pods, httpapi.AgentClient{C: mgr, Watch: watch}, store,
-		agent.Options{Node: node, DNS: cfg.DNS, Logger: log, Datapaths: datapaths, Metrics: agent.NewMetrics(reg)})
+		agent.Options{Node: node, DNS: cfg.DNS, Logger: log, Datapaths: datapaths, Metrics: agent.NewMetrics(reg),
+			// DEL answers once the pod's links are down; RunTeardowns below removes them.
+			DeferTeardown: true})
 	if err != nil {
 		return err
 	}
@@ -94,7 +96,11 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	log.Info("knitter-agent serving", "socket", cfg.Socket, "node", cfg.NodeName, "vtep", cfg.VTEP,
 		"manager", cfg.Manager.URL, "state_dir", cfg.StateDir, "checkpoints", len(a.Checkpoints()))
-	loops := make(chan struct{}, 2)
+	loops := make(chan struct{}, 3)
+	go func() {
+		defer func() { loops <- struct{}{} }()
+		a.RunTeardowns(ctx)
+	}()
 	go func() {
 		defer func() { loops <- struct{}{} }()
 		a.Run(ctx, agent.Intervals{Heartbeat: time.Duration(cfg.Heartbeat), Peers: time.Duration(cfg.PeerPoll)})
@@ -115,6 +121,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	srv := agent.NewServer(a, cfg.MaxConcurrent)
 	srv.HandleMetrics(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	err = srv.Serve(ctx, ln)
+	<-loops
 	<-loops
 	<-loops
 	return errors.Join(err, maybeUninstall(cfg, log))
