@@ -12,6 +12,7 @@ import (
 
 	"github.com/knitter-cni/knitter/agent"
 	"github.com/knitter-cni/knitter/agent/wire"
+	"github.com/knitter-cni/knitter/core/model"
 	"github.com/knitter-cni/knitter/core/plan"
 	"github.com/knitter-cni/knitter/fakes/fakecheckpoints"
 	"github.com/knitter-cni/knitter/fakes/fakedp"
@@ -35,6 +36,8 @@ type node struct {
 	// gone: the node was removed (its agent and dataplane are no more); released: the manager
 	// acknowledged forgetting it and releasing its pods (ReleaseNode).
 	gone, released bool
+	// cordoned: the node is being drained; no new pod goes to it.
+	cordoned bool
 }
 
 // restart is an agent process crash and start: what the checkpoint store did not write durably is
@@ -126,6 +129,17 @@ func (ns *nodes) live() []int {
 	return out
 }
 
+// schedulable returns the indexes of the nodes new pods may go to: not removed, not cordoned.
+func (ns *nodes) schedulable() []int {
+	var out []int
+	for i, nd := range ns.list {
+		if !nd.gone && !nd.cordoned {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
 // standing returns the nodes not removed, in order.
 func (ns *nodes) standing() []*node {
 	var out []*node
@@ -190,7 +204,7 @@ func sandboxUID(id string) string {
 // add is the runtime's CNI ADD of p's sandbox on its node.
 func (ns *nodes) add(p *simPod) error {
 	nd := ns.list[p.node]
-	ns.pods.Put(p.tenant, p.name, p.uid, nil)
+	ns.pods.PutInfo(agent.PodInfo{Ref: model.PodRef{UID: p.uid, Namespace: p.tenant, Name: p.name}, Owner: agentOwner(p)})
 	id := sandboxID(p)
 	path, ok := nd.netns[id]
 	if !ok {

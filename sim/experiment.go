@@ -17,6 +17,12 @@ type Settings struct {
 	Duration *string `json:"duration,omitempty"`
 	Faults   *bool   `json:"faults,omitempty"`
 	Monitor  *bool   `json:"monitor,omitempty"`
+	// NodeChurn adds and removes nodes and, with faults, reboots them (needs nodes); StatefulSets
+	// adds a StatefulSet per tenant whose members are sticky to their ordinals (sim/statefulset.go).
+	NodeChurn    *bool `json:"node_churn,omitempty"`
+	StatefulSets *bool `json:"statefulsets,omitempty"`
+	// NodeDrain drains nodes and brings removed nodes back (sim/drain.go; needs nodes).
+	NodeDrain *bool `json:"node_drain,omitempty"`
 	// NetworkChurn has an operator create and delete tenants and their networks (sim/netchurn.go).
 	NetworkChurn *bool `json:"network_churn,omitempty"`
 	// NetFaults gives the links between the components delays, loss and partitions
@@ -107,6 +113,15 @@ func (e Experiment) config(v Variant, seed uint64) (Config, error) {
 		if s.NetworkChurn != nil {
 			c.NetworkChurn = *s.NetworkChurn
 		}
+		if s.NodeChurn != nil {
+			c.NodeChurn = *s.NodeChurn
+		}
+		if s.StatefulSets != nil {
+			c.StatefulSets = *s.StatefulSets
+		}
+		if s.NodeDrain != nil {
+			c.NodeDrain = *s.NodeDrain
+		}
 		if s.NetFaults != nil {
 			c.NetFaults = *s.NetFaults
 		}
@@ -137,6 +152,12 @@ func (e Experiment) config(v Variant, seed uint64) (Config, error) {
 			}
 			c.Plant = p
 		}
+	}
+	if c.NodeDrain && c.Nodes == 0 {
+		return c, fmt.Errorf("node_drain: needs nodes; give nodes: 1 or more with node_drain: true")
+	}
+	if c.NodeChurn && c.Nodes == 0 {
+		return c, fmt.Errorf("node_churn: needs nodes; give nodes: 1 or more with node_churn: true")
 	}
 	return c, c.Validate()
 }

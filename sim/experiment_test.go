@@ -22,6 +22,10 @@ func TestParseExperimentErrors(t *testing.T) {
 		{"name: x\nseeds: {from: 1, to: 2}\nvariants: [{name: a, monitor: true, reconcile: 0s}]\n", "reconcile"},
 		{"name: x\nseeds: {from: 1, to: 2}\nvariants: [{name: a, preallocate: maybe}]\n", "preallocate"},
 		{"name: x\nseeds: {from: 1, to: 2}\nvariants: [{name: a, strategy: random}]\n", "strategy"},
+		{"name: x\nseeds: {from: 1, to: 2}\nvariants: [{name: a, nodes: 0, node_churn: true}]\n", "node_churn"},
+		{"name: x\nseeds: {from: 1, to: 2}\nvariants: [{name: a, node_churn: maybe}]\n", "node_churn"},
+		{"name: x\nseeds: {from: 1, to: 2}\nvariants: [{name: a, statefulsets: 3}]\n", "statefulsets"},
+		{"name: x\nseeds: {from: 1, to: 2}\nvariants: [{name: a, nodes: 0, node_drain: true}]\n", "node_drain"},
 	} {
 		if _, err := ParseExperiment([]byte(tc.in)); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v; want one naming %q", tc.in, err, tc.want)
@@ -111,5 +115,43 @@ func TestStrategyChangesFragmentation(t *testing.T) {
 	}
 	if lf.Mean["early reuses"] == 0 || nf.Mean["early reuses"] > lf.Mean["early reuses"]/4 {
 		t.Errorf("early reuses without cooldown: %.1f lowest-free, %.1f next-fit; want some and under a quarter as many", lf.Mean["early reuses"], nf.Mean["early reuses"])
+	}
+}
+
+// TestExperimentWorkloadFields: node_churn and statefulsets are read from the base and each
+// variant (a variant's unset field keeps the base's) and reach the runs: the churned variant
+// removes nodes, the StatefulSet variant's members take their held addresses back.
+func TestExperimentWorkloadFields(t *testing.T) {
+	e, err := ParseExperiment([]byte(`name: workload
+seeds: {from: 1, to: 3}
+base: {nodes: 3, pods: 15, duration: 20s, statefulsets: true}
+variants:
+- name: plain
+  statefulsets: false
+- name: statefulsets
+- name: statefulsets and churn
+  node_churn: true
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ churn, sts bool }{{false, false}, {false, true}, {true, true}}
+	for i, v := range e.Variants {
+		c, err := e.config(v, 1)
+		if err != nil || c.NodeChurn != want[i].churn || c.StatefulSets != want[i].sts {
+			t.Fatalf("variant %s: node churn %t, statefulsets %t (%v); want %+v", v.Name, c.NodeChurn, c.StatefulSets, err, want[i])
+		}
+	}
+	rep := RunExperiment(e)
+	for i, vr := range rep.Variants {
+		if vr.Kinds[OK] != 3 {
+			t.Fatalf("variant %s: %+v; want 3 runs ok", vr.Name, vr.Kinds)
+		}
+		if got := strings.Contains(vr.Repro, "--node-churn=true"); got != want[i].churn {
+			t.Errorf("variant %s: repro %q; node churn %t", vr.Name, vr.Repro, want[i].churn)
+		}
+		if got := strings.Contains(vr.Repro, "--statefulsets"); got != want[i].sts {
+			t.Errorf("variant %s: repro %q; statefulsets %t", vr.Name, vr.Repro, want[i].sts)
+		}
 	}
 }

@@ -36,6 +36,11 @@ type checker struct {
 	index *ackIndex
 	// probe, when set (an experiment's run), measures as the run goes.
 	probe *probe
+	// The sticky holds the StatefulSets' members left (sim/statefulset.go): stickyTTL is the
+	// manager's sticky TTL in ms (0: none), holds each owner's, heldBy "network|ip" -> owner.
+	stickyTTL int64
+	holds     map[string]*stickyHold
+	heldBy    map[string]string
 }
 
 func (c *checker) fail(kind Kind, name, format string, args ...any) {
@@ -51,6 +56,9 @@ func (c *checker) fail(kind Kind, name, format string, args ...any) {
 func (c *checker) allocated(p *simPod) {
 	for _, ip := range p.ips {
 		k := p.network + "|" + ip.String()
+		if c.heldBy != nil && c.heldFor(p, k) {
+			continue // its owner's hold, taken back
+		}
 		at, ok := c.freed[k]
 		if c.probe != nil {
 			c.probe.reused(at, ok)
@@ -64,6 +72,9 @@ func (c *checker) allocated(p *simPod) {
 
 func (c *checker) released(p *simPod) {
 	for _, ip := range p.ips {
+		if c.stickyReleased(p) {
+			break
+		}
 		c.freed[p.network+"|"+ip.String()] = c.w.Now()
 	}
 	if c.index != nil {

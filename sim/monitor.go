@@ -9,7 +9,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	k8stypes "k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/record"
 
 	"github.com/knitter-cni/knitter/core/alloc"
@@ -232,9 +231,7 @@ func (k *kube) reconcile(ctx context.Context) {
 // createPod is the controller's create of p's object, scheduled on its node. A namesake whose
 // object is not gone yet makes it fail (a StatefulSet waits for that); the caller retries.
 func (k *kube) createPod(p *simPod, node string) error {
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: p.tenant, Name: p.name, UID: k8stypes.UID(p.uid),
-		CreationTimestamp: metav1.NewTime(k.w.Clock())}, Spec: corev1.PodSpec{NodeName: node}}
-	err := k.api.CreatePod(pod)
+	err := k.api.CreatePod(podObject(p, node, metav1.NewTime(k.w.Clock())))
 	if apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("pod %s/%s still exists; waiting for it to go", p.tenant, p.name)
 	}

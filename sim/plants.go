@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/knitter-cni/knitter/core/alloc"
@@ -44,19 +45,31 @@ const (
 	// network and give it ever after: a network deleted and created again under its name (another
 	// VNI, VLAN or type) is built on the old segment (sim/netchurn.go).
 	PlantStaleNetwork Plant = "stale-network"
+	// PlantNoSticky runs the manager with sticky TTL 0 while the invariants expect the default: a
+	// StatefulSet member's released addresses cool down instead of waiting for its successor.
+	PlantNoSticky Plant = "no-sticky"
+	// PlantReleaseNodeSkipsPod makes a removed node's release a client's loop over the pods bound
+	// to it that skips the first, and leaves the node's record.
+	PlantReleaseNodeSkipsPod Plant = "release-node-skips-pod"
+	// PlantNodeRecordKept makes a removed node's release free every pod bound to it but never
+	// delete its record (no ReleaseNode).
+	PlantNodeRecordKept Plant = "node-record-kept"
 )
 
 // Plants lists every planted bug with what it does.
 func Plants() map[Plant]string {
 	return map[Plant]string{
-		PlantNoCooldown:     "the manager runs with cooldown 0 while the invariants expect the configured cooldown",
-		PlantReleaseByName:  "the workload releases the newest pod with a name instead of the pod it deletes",
-		PlantAckFailedWrite: "the store acknowledges a failed write, so the manager serves state the store lacks",
-		PlantLostCheckpoint: "a restarted agent has lost its checkpoints, so DEL leaves the sandbox's links (needs --nodes)",
-		PlantSkipFencing:    "the store does not fence ended terms, so a partitioned manager keeps writing beside the new one (needs --nodes)",
-		PlantReleaseOnDEL:   "the DEL of a sandbox the runtime recreates after a node reboot releases the pod's ports, so the pod comes back with other addresses (needs --nodes)",
-		PlantStaleNetwork:   "the agents' manager client caches each network's first answer forever, so a network created again under its name is built on the old segment (needs --nodes and --network-churn)",
-		PlantReuseBeforeDEL: "with cooldown off, a delete releases the ports before the sandbox's DEL ran, so an address is reused while the old sandbox has it (needs --nodes, not --monitor)",
+		PlantNoCooldown:          "the manager runs with cooldown 0 while the invariants expect the configured cooldown",
+		PlantReleaseByName:       "the workload releases the newest pod with a name instead of the pod it deletes",
+		PlantAckFailedWrite:      "the store acknowledges a failed write, so the manager serves state the store lacks",
+		PlantLostCheckpoint:      "a restarted agent has lost its checkpoints, so DEL leaves the sandbox's links (needs --nodes)",
+		PlantSkipFencing:         "the store does not fence ended terms, so a partitioned manager keeps writing beside the new one (needs --nodes)",
+		PlantReleaseOnDEL:        "the DEL of a sandbox the runtime recreates after a node reboot releases the pod's ports, so the pod comes back with other addresses (needs --nodes)",
+		PlantStaleNetwork:        "the agents' manager client caches each network's first answer forever, so a network created again under its name is built on the old segment (needs --nodes and --network-churn)",
+		PlantReleaseNodeSkipsPod: "a removed node's release frees the pods bound to it one by one, skipping the first, and keeps its record (needs --node-churn)",
+		PlantNodeRecordKept:      "a removed node's release frees the pods bound to it one by one but never deletes its record (needs --node-churn)",
+		PlantNoSticky:            "the manager runs with sticky TTL 0, so a StatefulSet member's successor gets other addresses (needs --statefulsets)",
+		PlantReuseBeforeDEL:      "with cooldown off, a delete releases the ports before the sandbox's DEL ran, so an address is reused while the old sandbox has it (needs --nodes, not --monitor)",
 	}
 }
 
@@ -145,3 +158,35 @@ func (t *unfencedTerm) Err() error {
 
 // Lost never fires, for the same reason.
 func (t *unfencedTerm) Lost() <-chan struct{} { return nil }
+
+// releaseNodeCmd is the release of a removed node: the manager's ReleaseNode (DELETE
+// /api/v1/nodes/NAME), or with PlantReleaseNodeSkipsPod and PlantNodeRecordKept a client's
+// ReleasePod of each pod bound to it (skipping the first with the former), the record left.
+func (wl *workload) releaseNodeCmd(mgr *manager.Manager, nd *node) error {
+	ctx := context.Background()
+	if wl.plant != PlantReleaseNodeSkipsPod && wl.plant != PlantNodeRecordKept {
+		_, err := mgr.Do(ctx, alloc.ReleaseNodeCmd{As: alloc.AsSystem, Name: nd.name})
+		return err
+	}
+	var uids []string
+	if err := mgr.View(func(s *alloc.State) {
+		for _, p := range s.Ports(alloc.System, alloc.PortFilter{Node: nd.name}) {
+			if !slices.Contains(uids, p.Pod.UID) {
+				uids = append(uids, p.Pod.UID)
+			}
+		}
+	}); err != nil {
+		return err
+	}
+	slices.Sort(uids)
+	if wl.plant == PlantReleaseNodeSkipsPod && len(uids) > 0 {
+		wl.w.Record("planted skip of %s in the release of %s", uids[0], nd.name)
+		uids = uids[1:]
+	}
+	for _, uid := range uids {
+		if _, err := mgr.Do(ctx, alloc.ReleasePodCmd{As: alloc.AsSystem, UID: uid}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

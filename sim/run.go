@@ -46,6 +46,12 @@ type Config struct {
 	// NetFaults (with Faults) gives every link between the components a delay distribution and a
 	// loss rate, and cuts seeded sets of links at once for a while (sim/netfaults.go).
 	NetFaults bool
+	// NodeDrain (with Nodes) drains nodes (cordon, evict through the normal DEL, remove) and
+	// brings removed nodes back under their names during the fault phase (sim/drain.go).
+	NodeDrain bool
+	// StatefulSets adds a StatefulSet per tenant (sim/statefulset.go) whose members are scaled up
+	// and down and replaced under their names, their allocations sticky to their ordinals.
+	StatefulSets bool
 	// Monitor puts the Kubernetes API server (fakes/fakekube) and the real monitor shell in the
 	// world: pods are objects the kubelet model acts on, the monitor allocates and releases. Needs
 	// Nodes > 0.
@@ -87,6 +93,11 @@ type Stats struct {
 	NetworksCreated, NetworksDeleted, TenantsDeleted, DeletesRefused, MissingNetworkAdds int
 	// Network faults: messages lost, network partitions and the most in force at once.
 	MessagesLost, NetPartitions, MaxOverlap int
+	// StatefulSets: members whose first allocation took their owner's held addresses back, and
+	// members allocated while their predecessor's release was still to come (no hold to take).
+	StickyTaken, StickyRaced int
+	// Node drains (Config.NodeDrain): nodes drained and removed, removed nodes that came back.
+	NodesDrained, NodesReturned int
 	// From the API server (fakes/fakekube), with the monitor: the write conflicts that happened (a
 	// planted conflict not reached before the run ends is not one), the relists after dropped
 	// watches, and the watch events delivered.
@@ -154,6 +165,12 @@ func (c Config) Repro() string {
 	if c.Monitor {
 		s += " --monitor"
 	}
+	if c.StatefulSets {
+		s += " --statefulsets"
+	}
+	if c.NodeDrain {
+		s += " --node-drain"
+	}
 	if c.Plant != PlantNone {
 		s += " --plant " + string(c.Plant)
 	}
@@ -182,6 +199,9 @@ func Run(cfg Config) (res Result) {
 	if cfg.Plant == PlantNoCooldown {
 		mcfg.Cooldown = 0
 	}
+	if cfg.Plant == PlantNoSticky {
+		mcfg.StickyTTL = 0
+	}
 	if cfg.Plant == PlantReuseBeforeDEL {
 		// Cooldown off is a configuration the operator may choose; then only DEL-before-release
 		// keeps an address off two sandboxes.
@@ -190,7 +210,8 @@ func Run(cfg Config) (res Result) {
 	sys := newSystem(w, acfg, mcfg, cfg.Plant, cfg.Managers)
 	wl := &workload{w: w, sys: sys, rng: w.Rand("workload"), plant: cfg.Plant, target: cfg.Pods,
 		pods: map[string]*simPod{}, byName: map[string]string{}}
-	chk := &checker{w: w, sys: sys, wl: wl, cooldown: acfg.Cooldown.Milliseconds(), freed: map[string]int64{}}
+	chk := &checker{w: w, sys: sys, wl: wl, cooldown: acfg.Cooldown.Milliseconds(), freed: map[string]int64{},
+		stickyTTL: acfg.StickyTTL.Milliseconds(), holds: map[string]*stickyHold{}, heldBy: map[string]string{}}
 	wl.check = chk
 	if cfg.Series {
 		chk.probe = newProbe(w, wl, &res.Measures)
@@ -281,6 +302,12 @@ func Run(cfg Config) (res Result) {
 	}
 	if wl.ops != nil {
 		wl.ops.schedule(end)
+	}
+	if cfg.StatefulSets {
+		scheduleStatefulSets(w, wl, end)
+	}
+	if cfg.NodeDrain && wl.nodes != nil {
+		scheduleNodeDrain(w, wl, end)
 	}
 	// Faults.
 	if faultsOn {

@@ -27,13 +27,20 @@ func withChurn(seed uint64) Config {
 	return c
 }
 
+// withStatefulSets is withAgents with a StatefulSet per tenant.
+func withStatefulSets(seed uint64) Config {
+	c := withAgents(seed)
+	c.StatefulSets = true
+	return c
+}
+
 // modes are the ways the workload reaches the manager: directly, through agents, through agents
 // following whichever of three managers leads, and through agents on nodes that join and leave.
 var modes = map[string]func(uint64) Config{"direct": small, "agents": withAgents, "failover": withManagers, "churn": withChurn}
 
 func TestSameSeedSameHash(t *testing.T) {
-	for i, seed := range []uint64{1, 2, 42, 4} {
-		mk := modes[[]string{"direct", "agents", "failover", "churn"}[i]]
+	for i, seed := range []uint64{1, 2, 42, 4, 5} {
+		mk := append([]func(uint64) Config{small, withAgents, withManagers, withChurn}, withStatefulSets)[i]
 		a, b := Run(mk(seed)), Run(mk(seed))
 		if a.Kind != OK {
 			t.Fatalf("seed %d: %s: %s", seed, a.Kind, a.Err)
@@ -60,7 +67,11 @@ func TestDifferentSeedsDiffer(t *testing.T) {
 func TestGOMAXPROCS(t *testing.T) {
 	prev := runtime.GOMAXPROCS(1)
 	defer runtime.GOMAXPROCS(prev)
+	all := map[string]func(uint64) Config{"statefulsets": withStatefulSets, "drain": withDrain}
 	for name, mk := range modes {
+		all[name] = mk
+	}
+	for name, mk := range all {
 		runtime.GOMAXPROCS(1)
 		one := Run(mk(7))
 		runtime.GOMAXPROCS(2)
@@ -113,14 +124,17 @@ func TestSwarm(t *testing.T) {
 // kind of failure it should.
 func TestPlantsCaught(t *testing.T) {
 	want := map[string]string{ // the invariant that must catch each plant
-		string(PlantNoCooldown):     "cooldown",
-		string(PlantReleaseByName):  "pod-has-its-ports",
-		string(PlantAckFailedWrite): "",
-		string(PlantLostCheckpoint): "sandboxes-match-pods",
-		string(PlantReuseBeforeDEL): "sandbox-owns-its-addresses",
-		string(PlantSkipFencing):    "add-allocates",
-		string(PlantReleaseOnDEL):   "same-pod-same-addresses",
-		string(PlantStaleNetwork):   "pods-reach",
+		string(PlantNoCooldown):          "cooldown",
+		string(PlantReleaseByName):       "pod-has-its-ports",
+		string(PlantAckFailedWrite):      "",
+		string(PlantLostCheckpoint):      "sandboxes-match-pods",
+		string(PlantReuseBeforeDEL):      "sandbox-owns-its-addresses",
+		string(PlantSkipFencing):         "add-allocates",
+		string(PlantReleaseOnDEL):        "same-pod-same-addresses",
+		string(PlantStaleNetwork):        "pods-reach",
+		string(PlantNoSticky):            "sticky-address",
+		string(PlantReleaseNodeSkipsPod): "removed-node-holds-nothing",
+		string(PlantNodeRecordKept):      "nodes-match",
 	}
 	agentsOnly := map[string]bool{string(PlantLostCheckpoint): true, string(PlantReuseBeforeDEL): true, string(PlantSkipFencing): true, string(PlantReleaseOnDEL): true}
 	// Only network churn deletes networks and creates them again: stale-network runs there alone.
@@ -137,6 +151,9 @@ func TestPlantsCaught(t *testing.T) {
 			if name == string(PlantReleaseOnDEL) && mode != "churn" {
 				continue // only node churn reboots nodes, which makes the runtime recreate sandboxes
 			}
+			if (name == string(PlantReleaseNodeSkipsPod) || name == string(PlantNodeRecordKept)) && mode != "churn" {
+				continue // only node churn removes nodes
+			}
 			t.Run(name+"/"+mode, func(t *testing.T) {
 				inv, listed := want[name]
 				if !listed {
@@ -144,6 +161,7 @@ func TestPlantsCaught(t *testing.T) {
 				}
 				base := mk(0)
 				base.Plant = Plant(name)
+				base.StatefulSets = name == string(PlantNoSticky) // only StatefulSets' members are sticky
 				caught := 0
 				for _, r := range Swarm(base, 1, 10) {
 					if r.Kind == Crash {
@@ -248,5 +266,105 @@ func TestNodeChurnTrace(t *testing.T) {
 		if !again {
 			t.Errorf("monitor %t: no pod allocated again after its sandbox was recreated (first recreated: %q)", monitor, recreated)
 		}
+	}
+}
+
+// TestStatefulSetSwarm requires every seed to pass while StatefulSets' members are scaled and
+// replaced under their names (directly, with agents and node churn, with the monitor and churn,
+// and with the monitor leaving the allocation to the agent's ADD), and their successors to have taken their held addresses back.
+func TestStatefulSetSwarm(t *testing.T) {
+	n := uint64(10 / raceScale)
+	if testing.Short() {
+		n = 3
+	}
+	direct := func(seed uint64) Config { c := small(seed); c.StatefulSets = true; return c }
+	churn := func(seed uint64) Config { c := withChurn(seed); c.StatefulSets = true; return c }
+	monitor := func(seed uint64) Config { c := churn(seed); c.Monitor = true; return c }
+	atAdd := func(seed uint64) Config {
+		c := withStatefulSets(seed)
+		c.Monitor, c.AllocateAtAdd = true, true
+		return c
+	}
+	for _, mode := range []struct {
+		name string
+		mk   func(uint64) Config
+	}{{"direct", direct}, {"churn", churn}, {"monitor", monitor}, {"allocate-at-add", atAdd}} {
+		var st Stats
+		for _, r := range Swarm(mode.mk(0), 1, n) {
+			if r.Kind != OK {
+				t.Errorf("%s: %s failure: %s\nreproduce: %s", mode.name, r.Kind, r.Err, r.Config.Repro())
+			}
+			st.StickyTaken += r.Stats.StickyTaken
+			st.StickyRaced += r.Stats.StickyRaced
+		}
+		if st.StickyTaken == 0 {
+			t.Errorf("%s: no member took its held addresses back in %d seeds", mode.name, n)
+		}
+		t.Logf("%s: %d seeds: %d members took their held addresses, %d were allocated before their predecessor's release", mode.name, n, st.StickyTaken, st.StickyRaced)
+	}
+}
+
+// withDrain is withChurn with node drains and returns.
+func withDrain(seed uint64) Config {
+	c := withChurn(seed)
+	c.NodeDrain = true
+	c.Duration = 30 * time.Second
+	return c
+}
+
+// TestNodeDrainSwarm requires every seed to pass while nodes are drained (cordoned, their pods
+// evicted through the normal DEL and replaced, then removed) and removed nodes come back under
+// their names, beside node churn, with agents and with the monitor and StatefulSets.
+func TestNodeDrainSwarm(t *testing.T) {
+	n := uint64(10 / raceScale)
+	if testing.Short() {
+		n = 3
+	}
+	monitor := func(seed uint64) Config { c := withDrain(seed); c.Monitor, c.StatefulSets = true, true; return c }
+	for _, mode := range []struct {
+		name string
+		mk   func(uint64) Config
+	}{{"agents", withDrain}, {"monitor", monitor}} {
+		var st Stats
+		for _, r := range Swarm(mode.mk(0), 1, n) {
+			if r.Kind != OK {
+				t.Errorf("%s: %s failure: %s\nreproduce: %s", mode.name, r.Kind, r.Err, r.Config.Repro())
+			}
+			st.NodesDrained += r.Stats.NodesDrained
+			st.NodesReturned += r.Stats.NodesReturned
+		}
+		if st.NodesDrained == 0 || st.NodesReturned == 0 {
+			t.Errorf("%s: the swarm did not drain and return nodes: %+v", mode.name, st)
+		}
+		t.Logf("%s: %d seeds: %d nodes drained, %d returned", mode.name, n, st.NodesDrained, st.NodesReturned)
+	}
+}
+
+// TestNodeDrainTrace follows seed 1's first drain: the node's pods are deleted through their DEL
+// (none goes by the pod GC), and only then is the node removed and its record released.
+func TestNodeDrainTrace(t *testing.T) {
+	c := withDrain(1)
+	c.Monitor, c.KeepTrace = true, true
+	r := Run(c)
+	if r.Kind != OK || r.Stats.NodesDrained == 0 {
+		t.Fatalf("seed 1: %s %s; drained %d", r.Kind, r.Err, r.Stats.NodesDrained)
+	}
+	name, drained, released, deletes := "", -1, -1, 0
+	for i, l := range r.Trace {
+		switch {
+		case name == "" && strings.HasPrefix(l, "drain node "):
+			name = strings.TrimPrefix(l, "drain node ")
+		case name != "" && drained < 0 && strings.HasPrefix(l, "api delete "):
+			deletes++
+		case name != "" && drained < 0 && strings.HasPrefix(l, "api gc "):
+			t.Fatalf("line %d: a pod of the draining node went by the pod GC: %s", i, l)
+		case name != "" && l == "drained node "+name:
+			drained = i
+		case drained >= 0 && released < 0 && l == "released node "+name:
+			released = i
+		}
+	}
+	if deletes == 0 || drained < 0 || released < 0 {
+		t.Fatalf("drain of %q: %d pod deletions, drained at line %d, released at line %d", name, deletes, drained, released)
 	}
 }

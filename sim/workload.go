@@ -34,6 +34,15 @@ type simPod struct {
 	// old sandbox's DEL (oldDeleted once done), then an ADD of sandbox number sandbox.
 	stale, oldDeleted bool
 	sandbox           int
+	// A StatefulSet's member (sim/statefulset.go): set is the StatefulSet's name ("" for a
+	// Deployment's pod), ordinal its index, owner the sticky key the agent and the monitor must
+	// derive from its owner reference, pred the pod of the same name before it (nil for the first),
+	// and born the event (World.Steps) at which the agents or the monitor could first allocate it.
+	set     string
+	ordinal int
+	owner   string
+	pred    *simPod
+	born    int
 }
 
 func (p *simPod) settled() bool {
@@ -67,6 +76,8 @@ type workload struct {
 	latencies *[]int64
 	// ops is the network churn's operator (sim/netchurn.go); nil without it.
 	ops *operator
+	// sets are the StatefulSets (sim/statefulset.go), nil without Config.StatefulSets.
+	sets []*statefulSet
 }
 
 // tenantNet is a tenant and the IPv4 subnet of its one network, "net".
@@ -101,11 +112,12 @@ func (wl *workload) setup() error {
 	return nil
 }
 
-// live returns the pods that want to be up.
+// live returns the Deployments' pods that want to be up (the StatefulSets' members are their
+// controllers', sim/statefulset.go).
 func (wl *workload) live() []*simPod {
 	var out []*simPod
 	for _, uid := range wl.order {
-		if p := wl.pods[uid]; p.wantUp {
+		if p := wl.pods[uid]; p.wantUp && p.set == "" {
 			out = append(out, p)
 		}
 	}
@@ -141,12 +153,23 @@ func (wl *workload) create(tenant, name string) {
 		// The API server keeps names unique: a controller names a second pod differently.
 		name = fmt.Sprintf("%s-%d", name, wl.next+1)
 	}
+	wl.start(wl.newPod(tenant, name, wl.rng))
+}
+
+// newPod is a pod that wants to be up, placed on a schedulable node drawn from rng.
+func (wl *workload) newPod(tenant, name string, rng *rand.Rand) *simPod {
 	wl.next++
 	p := &simPod{uid: fmt.Sprintf("uid-%05d", wl.next), name: name, tenant: tenant, network: tenant + "/net", wantUp: true, since: wl.w.Now()}
 	if wl.nodes != nil {
-		live := wl.nodes.live()
-		p.node = live[wl.rng.IntN(len(live))]
+		live := wl.nodes.schedulable()
+		p.node = live[rng.IntN(len(live))]
 	}
+	return p
+}
+
+// start begins a new pod's life: the workload tracks it and syncs it.
+func (wl *workload) start(p *simPod) {
+	tenant, name := p.tenant, p.name
 	wl.pods[p.uid] = p
 	wl.order = append(wl.order, p.uid)
 	wl.byName[tenant+"/"+name] = p.uid
@@ -176,6 +199,11 @@ func (wl *workload) sync(p *simPod) {
 	if p.settled() {
 		return
 	}
+	if p.wantUp && p.set != "" && wl.waitForNamesake(p) {
+		p.syncing = true
+		wl.w.After(100, "sync "+p.uid, func() { p.syncing = false; wl.sync(p) })
+		return
+	}
 	ctx := context.Background()
 	mgr := wl.sys.mgr
 	var err error
@@ -183,7 +211,7 @@ func (wl *workload) sync(p *simPod) {
 	case wl.kube != nil && p.wantUp && !p.inAPI:
 		// The controller creates the object, scheduled; the kubelet's ADD follows a little later.
 		if err = wl.kube.createPod(p, wl.nodes.list[p.node].name); err == nil {
-			p.inAPI = true
+			p.inAPI, p.born = true, wl.w.Steps()
 			wl.w.Record("api create %s", p.uid)
 			p.syncing = true
 			wl.w.After(20+int64(wl.rng.IntN(200)), "kubelet "+p.uid, func() { p.syncing = false; wl.sync(p) })
@@ -274,6 +302,7 @@ func (wl *workload) sync(p *simPod) {
 		res, err = mgr.Do(ctx, alloc.AllocatePodCmd{As: alloc.AsSystem, PodRequest: alloc.PodRequest{
 			Pod:      model.PodRef{UID: p.uid, Namespace: p.tenant, Name: p.name},
 			Tenant:   p.tenant,
+			Owner:    p.owner,
 			Requests: []model.AttachRequest{{Network: "net", Interface: "eth0", DefaultRoute: true}},
 		}})
 		if err == nil {
@@ -330,7 +359,11 @@ func (wl *workload) gotPod(p *simPod, pod model.Pod) {
 	if !p.allocated && wl.latencies != nil {
 		*wl.latencies = append(*wl.latencies, wl.w.Now()-p.since)
 	}
+	first := !p.allocated
 	p.allocated = true
+	if first {
+		wl.check.stickyAllocated(p, pod.Owner)
+	}
 	wl.stats.Allocated++
 	wl.check.allocated(p)
 	wl.check.acked(p, pod.Ports)
@@ -377,6 +410,8 @@ func (wl *workload) released(p *simPod) {
 	wl.stats.Released++
 	if wasAllocated {
 		wl.check.released(p)
+	} else {
+		wl.check.stickyUnknown(p)
 	}
 	wl.w.Record("released %s", p.uid)
 }
@@ -422,7 +457,11 @@ func (wl *workload) removeNode(i int) {
 		p.lost = true
 		if p.wantUp {
 			wl.delete(p)
-			wl.create(p.tenant, p.name)
+			if p.set != "" {
+				wl.replaceMember(p)
+			} else {
+				wl.create(p.tenant, p.name)
+			}
 		} else {
 			wl.schedule(p, 0)
 		}
@@ -444,7 +483,7 @@ func (wl *workload) releaseNode(nd *node, after int64) {
 			wl.releaseNode(nd, 200)
 			return
 		}
-		if _, err := mgr.Do(context.Background(), alloc.ReleaseNodeCmd{As: alloc.AsSystem, Name: nd.name}); err != nil && !errors.Is(err, model.ErrNotFound) {
+		if err := wl.releaseNodeCmd(mgr, nd); err != nil && !errors.Is(err, model.ErrNotFound) {
 			wl.w.Record("release node %s: %v", nd.name, err)
 			wl.releaseNode(nd, 50+int64(wl.rng.IntN(400)))
 			return
@@ -543,7 +582,11 @@ func (wl *workload) fromCheckpoint(p *simPod) {
 		wl.check.fail(Safety, "same-pod-same-addresses", "%s was given %v; its recreated sandbox carries %v", p.uid, p.ips, ips)
 		return
 	}
+	first := !p.allocated
 	p.ips, p.allocated = ips, true
+	if first && p.set != "" {
+		wl.check.stickyAllocated(p, p.owner) // the checkpoint has no owner; the addresses count
+	}
 	wl.check.allocated(p)
 	wl.w.Record("added from checkpoint %s %v", p.uid, ips)
 }

@@ -19,6 +19,8 @@ type runFlags struct {
 	churn    bool
 	netChurn bool
 	netFlt   bool
+	sts      bool
+	drain    bool
 	plant    string
 	// The knobs (sim.Knobs).
 	cooldown    time.Duration
@@ -36,6 +38,8 @@ func (f *runFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.churn, "node-churn", def.NodeChurn, "with --nodes: add and remove nodes during the fault phase (a removed node's pods are replaced elsewhere, its ports released) and, with --faults, reboot them")
 	fs.BoolVar(&f.netChurn, "network-churn", false, "an operator creates tenants with an overlay, vlan or macvlan network and deletes them while and after pods use them (pods that ask for a deleted network fail ADD and are retried)")
 	fs.BoolVar(&f.netFlt, "net-faults", false, "with --faults: give every link between the components (agents, the monitor, the managers' store links) a delay distribution and message loss, and cut seeded sets of links at once for 1-4 s")
+	fs.BoolVar(&f.drain, "node-drain", false, "with --nodes: drain nodes (cordon, evict through the normal DEL, remove) and bring removed nodes back under their names, reinstalled or with their checkpoints")
+	fs.BoolVar(&f.sts, "statefulsets", def.StatefulSets, "add a StatefulSet per tenant whose members are scaled and replaced under their names, their addresses sticky to their ordinals")
 	fs.BoolVar(&f.monitor, "monitor", false, "put the API server and the real monitor in the world (needs --nodes); adds watch drops, conflicts and monitor crashes to the faults")
 	fs.BoolVar(&f.faults, "faults", def.Faults, "inject manager crashes, failed store writes, store outages and lost terms")
 	fs.StringVar(&f.plant, "plant", "", "plant a bug on purpose (see 'knitter-sim plants')")
@@ -50,7 +54,7 @@ func (f *runFlags) config(seed uint64) (sim.Config, error) {
 	if err != nil {
 		return sim.Config{}, err
 	}
-	c := sim.Config{Seed: seed, Nodes: f.nodes, Managers: f.managers, Pods: f.pods, Duration: f.duration, Faults: f.faults, NodeChurn: f.churn, NetworkChurn: f.netChurn, NetFaults: f.netFlt, Monitor: f.monitor, Plant: p}
+	c := sim.Config{Seed: seed, Nodes: f.nodes, Managers: f.managers, Pods: f.pods, Duration: f.duration, Faults: f.faults, NodeChurn: f.churn, NetworkChurn: f.netChurn, NetFaults: f.netFlt, StatefulSets: f.sts, NodeDrain: f.drain, Monitor: f.monitor, Plant: p}
 	if f.cooldown != sim.ReuseWindow {
 		c.Cooldown, c.NoCooldown = f.cooldown, f.cooldown == 0
 	}

@@ -41,6 +41,12 @@ func runCommand() *cobra.Command {
 			if cfg.NetFaults {
 				fmt.Fprintf(out, "  network: messages lost %d  partitions %d  most at once %d\n", s.MessagesLost, s.NetPartitions, s.MaxOverlap)
 			}
+			if cfg.NodeDrain && cfg.Nodes > 0 {
+				fmt.Fprintf(out, "  drains: nodes drained %d  returned %d\n", s.NodesDrained, s.NodesReturned)
+			}
+			if cfg.StatefulSets {
+				fmt.Fprintf(out, "  statefulsets: members given their held addresses %d  allocated before their predecessor's release %d\n", s.StickyTaken, s.StickyRaced)
+			}
 			if cfg.Monitor {
 				fmt.Fprintf(out, "  kube faults: watch drops %d  conflicts %d  monitor crashes %d  relists %d  events delivered %d\n",
 					s.WatchDrops, s.Conflicts, s.MonitorCrashes, s.Relists, s.Delivered)
