@@ -24,9 +24,11 @@ BENCH      ?= .
 BENCHTIME  ?= 1s
 BENCHCOUNT ?= 1
 FUZZTIME   ?= 10s
-# SEEDS and JOBS size make sim-swarm.
+# SEEDS and JOBS size make sim-swarm; SIMFLAGS adds knitter-sim run flags to every seed (e.g.
+# --node-drain --statefulsets --network-churn --net-faults, or --monitor).
 SEEDS      ?= 1..500
 JOBS       ?= 2
+SIMFLAGS   ?=
 E2E_PKG    ?= ./e2e/...
 # E2E_DRIVERS are the drivers make test-e2e runs the suite on, in order; the sim run is the suite
 # alone (./e2e/), the local run E2E_PKG.
@@ -130,8 +132,8 @@ test-e2e-kube: ## kube-up, the e2e suite on the kube driver, kube-down (the clus
 	echo "test-e2e-kube: kube-up $$((t1 - t0)) s, specs $$((t2 - t1)) s (exit $$rc), kube-down $$((t3 - t2)) s, in all $$((t3 - t0)) s"; \
 	exit $$rc
 
-sim-swarm: ## Run a large swarm of the deterministic simulator (SEEDS=1..500, JOBS=2); prints failures' reproducing commands.
-	$(GO) run ./cmd/knitter-sim swarm --seeds $(SEEDS) --jobs $(JOBS)
+sim-swarm: ## Run a large swarm of the deterministic simulator (SEEDS=1..500, JOBS=2, SIMFLAGS); prints failures' reproducing commands.
+	$(GO) run ./cmd/knitter-sim swarm --seeds $(SEEDS) --jobs $(JOBS) $(SIMFLAGS)
 
 bench: ## Run benchmarks into _output/bench.txt (BENCH regexp, BENCHTIME, BENCHCOUNT, PKG).
 	@pkgs="$(PKG)"; [ -n "$$pkgs" ] || pkgs=$$(hack/go-packages.sh --having Benchmark); \
@@ -179,6 +181,7 @@ help: ## List targets and variables.
 	@echo "  PKG          packages for test-ut, bench, fuzz (default: all but e2e / those with benchmarks / fuzz targets)"
 	@echo "  TESTFLAGS    extra go test flags for test-ut and bench, e.g. TESTFLAGS='-run TestX -v'"
 	@echo "  SEEDS, JOBS  sim-swarm's seed range (default $(SEEDS)) and runs at a time (default $(JOBS))"
+	@echo "  SIMFLAGS     knitter-sim run flags for every seed of sim-swarm (e.g. --node-drain --net-faults)"
 	@echo "  BENCH        benchmark regexp (default $(BENCH)); BENCHTIME (default $(BENCHTIME)); BENCHCOUNT (default $(BENCHCOUNT))"
 	@echo "  FUZZTIME     time per fuzz target (default $(FUZZTIME))"
 	@echo "  REPORTCOUNT  runs of each benchmark in bench-report (default $(REPORTCOUNT)); SIMSCALE=full adds the 1,000- and 5,000-node scale runs"

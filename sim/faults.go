@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 )
 
 var contextBG = context.Background()
@@ -120,7 +121,8 @@ func restartLater(w *World, sys *system, p *mgrProc, d int64) {
 
 // scheduleNodeChurn adds and removes nodes at seeded intervals (mean 10 s) until end: a join with
 // even odds while fewer than nodes+2 stand (always when one stands), otherwise a removal while more
-// than one stands.
+// than one stands, unless it would leave no schedulable node (the others cordoned by a drain): new
+// pods and the removed node's replacements need one.
 func scheduleNodeChurn(w *World, wl *workload, nodes int, end int64) {
 	rng := w.Rand("nodes")
 	on := true
@@ -132,7 +134,9 @@ func scheduleNodeChurn(w *World, wl *workload, nodes int, end int64) {
 			return
 		}
 		if len(live) > 1 {
-			wl.removeNode(live[r.IntN(len(live))])
+			if i := live[r.IntN(len(live))]; slices.ContainsFunc(wl.nodes.schedulable(), func(j int) bool { return j != i }) {
+				wl.removeNode(i)
+			}
 		}
 	})
 }

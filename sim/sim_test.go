@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"maps"
 	"runtime"
 	"strings"
@@ -374,5 +375,35 @@ func TestNodeDrainTrace(t *testing.T) {
 	}
 	if deletes == 0 || drained < 0 || released < 0 {
 		t.Fatalf("drain of %q: %d pod deletions, drained at line %d, released at line %d", name, deletes, drained, released)
+	}
+}
+
+// TestEverySwitchTogether runs every workload and fault switch at once: node churn, drains and
+// returns, StatefulSets, network churn and network faults. Seeds 8 and 16 of the default
+// configuration once crashed so: node churn removed the last schedulable node while a drain had
+// cordoned the other, and the removed node's replacements had nowhere to go. Then a short swarm of
+// the same with agents and with the monitor.
+func TestEverySwitchTogether(t *testing.T) {
+	all := func(c Config) Config {
+		c.NodeDrain, c.StatefulSets, c.NetworkChurn, c.NetFaults = true, true, true, true
+		return c
+	}
+	check := func(what string, c Config) {
+		if r := Run(c); r.Kind != OK {
+			t.Errorf("%s: %s failure: %s\nreproduce: %s", what, r.Kind, r.Err, r.Config.Repro())
+		}
+	}
+	for _, seed := range []uint64{8, 16} {
+		check(fmt.Sprintf("default seed %d", seed), all(DefaultConfig(seed)))
+	}
+	n := uint64(2)
+	if testing.Short() || raceScale > 1 {
+		n = 1
+	}
+	for seed := uint64(1); seed <= n; seed++ {
+		check(fmt.Sprintf("agents seed %d", seed), all(withDrain(seed)))
+		c := all(withDrain(seed))
+		c.Monitor = true
+		check(fmt.Sprintf("monitor seed %d", seed), c)
 	}
 }
