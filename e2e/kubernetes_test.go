@@ -190,8 +190,11 @@ var _ = Describe("on Kubernetes", Label("kubernetes"), func() {
 				}
 			})
 			Expect(rt.Del(ctx, pod)).To(Succeed())
+			// DEL answers once the links are out of reach; the agent removes them, then the
+			// checkpoint, right after (deferred teardown, docs/architecture.md).
+			Eventually(ctx, func() []string { return checkpointsOf(ctx, in, pod) }).
+				WithTimeout(10*time.Second).Should(BeEmpty(), "the deferred teardown's checkpoint")
 			Expect(in.PodInterfaces(ctx, pod)).To(BeEmpty())
-			Expect(checkpointsOf(ctx, in, pod)).To(BeEmpty())
 			Expect(syscall.Kill(apiserver, syscall.SIGCONT)).To(Succeed())
 			stopped = false
 		}, NodeTimeout(4*time.Minute))
