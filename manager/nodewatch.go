@@ -3,7 +3,6 @@ package manager
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -221,7 +220,8 @@ func (m *Manager) WaitPeersApplied(ctx context.Context, node string) (behind []s
 		w.revLocked(act, now)
 		target := max(w.changedAt[node], 1)
 		behind = behind[:0]
-		// Every ADD that waits here asks: no sorted copy of the node set, only the ones behind sorted.
+		// Every ADD that waits here asks: no copy of the node set; the names come in order, so
+		// behind is sorted.
 		act.state.EachNodeName(func(name string) {
 			a := w.acks[name]
 			switch {
@@ -236,7 +236,6 @@ func (m *Manager) WaitPeersApplied(ctx context.Context, node string) (behind []s
 			}
 			behind = append(behind, name)
 		})
-		slices.Sort(behind)
 		if w.acked == nil {
 			w.ackedLocked()
 		}

@@ -49,6 +49,7 @@ func scheduleNodeDrain(w *World, wl *workload, end int64) {
 func (wl *workload) drainNode(i int) {
 	nd := wl.nodes.list[i]
 	nd.cordoned = true
+	wl.nodes.changed()
 	wl.stats.NodesDrained++
 	wl.w.Record("drain node %s", nd.name)
 	for _, uid := range wl.order {
@@ -71,6 +72,7 @@ func (wl *workload) drained(i int) {
 	nd := wl.nodes.list[i]
 	if nd.gone {
 		nd.cordoned = false
+		wl.nodes.changed()
 		return
 	}
 	for _, uid := range wl.order {
@@ -81,6 +83,7 @@ func (wl *workload) drained(i int) {
 	}
 	wl.w.Record("drained node %s", nd.name)
 	nd.cordoned = false
+	wl.nodes.changed()
 	wl.removeNode(i)
 }
 
@@ -104,6 +107,7 @@ func (wl *workload) returnNode(i int, reinstall bool) {
 		panic(err)
 	}
 	nd.gone, nd.released, nd.cordoned = false, false, false
+	ns.changed()
 	ns.released--
 	wl.stats.NodesReturned++
 	if wl.kube != nil {

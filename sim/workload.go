@@ -442,6 +442,7 @@ func (wl *workload) lateDel(p *simPod, after int64) {
 func (wl *workload) removeNode(i int) {
 	nd := wl.nodes.list[i]
 	nd.gone = true
+	wl.nodes.changed()
 	wl.stats.NodesRemoved++
 	wl.w.Record("remove node %s", nd.name)
 	if wl.kube != nil {

@@ -48,7 +48,7 @@ func (s *State) Describe() string {
 		}
 		b.WriteByte('\n')
 	}
-	for _, name := range sortedKeys(s.nodes) {
+	for _, name := range s.nodeNames {
 		n := s.nodes[name]
 		vtep := "-"
 		if n.VTEP.IsValid() {

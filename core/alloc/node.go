@@ -1,6 +1,10 @@
 package alloc
 
-import "github.com/knitter-cni/knitter/core/model"
+import (
+	"slices"
+
+	"github.com/knitter-cni/knitter/core/model"
+)
 
 // RegisterNode adds a node or updates its VTEP (its agent calls this on start, then periodically).
 // Heartbeat is set to the current time when the node is added or changed; a call that changes
@@ -17,7 +21,7 @@ func (s *State) RegisterNode(a Actor, n model.Node) (model.Node, []Mutation, err
 		return *cur, nil, nil
 	}
 	n.Heartbeat = s.now
-	s.nodes[n.Name] = &n
+	s.putNode(&n)
 	return n, []Mutation{put(nodePrefix+n.Name, n)}, nil
 }
 
@@ -37,23 +41,40 @@ func (s *State) ReleaseNode(a Actor, name string) ([]Mutation, error) {
 			muts = append(muts, m...)
 		}
 	}
-	delete(s.nodes, name)
+	s.dropNode(name)
 	return append(muts, del(nodePrefix+name)), nil
+}
+
+// putNode adds or replaces a node, keeping nodeNames sorted.
+func (s *State) putNode(n *model.Node) {
+	if _, ok := s.nodes[n.Name]; !ok {
+		i, _ := slices.BinarySearch(s.nodeNames, n.Name)
+		s.nodeNames = slices.Insert(s.nodeNames, i, n.Name)
+	}
+	s.nodes[n.Name] = n
+}
+
+// dropNode forgets a node, keeping nodeNames sorted.
+func (s *State) dropNode(name string) {
+	if i, ok := slices.BinarySearch(s.nodeNames, name); ok {
+		s.nodeNames = slices.Delete(s.nodeNames, i, i+1)
+	}
+	delete(s.nodes, name)
 }
 
 // Nodes returns every registered node, sorted by name.
 func (s *State) Nodes() []model.Node {
 	out := make([]model.Node, 0, len(s.nodes))
-	for _, name := range sortedKeys(s.nodes) {
+	for _, name := range s.nodeNames {
 		out = append(out, *s.nodes[name])
 	}
 	return out
 }
 
-// EachNodeName calls fn with the name of every registered node, in no particular order: for a
-// caller that keeps few of them and sorts those, without the sorted copy Nodes makes.
+// EachNodeName calls fn with the name of every registered node, in name order, without the copy
+// Nodes makes.
 func (s *State) EachNodeName(fn func(name string)) {
-	for name := range s.nodes {
+	for _, name := range s.nodeNames {
 		fn(name)
 	}
 }

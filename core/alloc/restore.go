@@ -112,7 +112,7 @@ func (s *State) loadNode(r Record) error {
 	if err := decode(r, &n); err != nil {
 		return err
 	}
-	s.nodes[n.Name] = &n
+	s.putNode(&n)
 	return nil
 }
 

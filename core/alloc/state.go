@@ -17,9 +17,12 @@ type State struct {
 	groups   map[string]*group   // by "tenant/name"
 	pods     map[string]*model.Pod
 	nodes    map[string]*model.Node
-	holds    map[string]*Hold   // sticky holds by holdKey (tenant, owner, interface)
-	vnis     map[uint32]string  // VNI -> network key
-	segments map[segment]string // underlay segment -> network key (see segment.go)
+	// nodeNames are nodes' keys, sorted: the peer gate and the node watch walk them on every call,
+	// and sorting thousands of names each time was most of their cost.
+	nodeNames []string
+	holds     map[string]*Hold   // sticky holds by holdKey (tenant, owner, interface)
+	vnis      map[uint32]string  // VNI -> network key
+	segments  map[segment]string // underlay segment -> network key (see segment.go)
 	// macSpaces are the MAC pools shared by the networks of one physical network.
 	macSpaces map[string]*macSpace
 	cooling   map[coolKey]model.Time // persisted cooldowns, mirrored for their records

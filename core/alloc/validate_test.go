@@ -1,7 +1,11 @@
 package alloc
 
 import (
+	"fmt"
+	"maps"
+	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/knitter-cni/knitter/core/model"
@@ -97,4 +101,43 @@ func TestSubnetWithNoAddressRefused(t *testing.T) {
 	one := v4net("ta", "n", "10.1.0.0/24")
 	one.IPv4.Exclude = []model.Range{r("10.1.0.1", "10.1.0.253")}
 	w.do(CreateNetworkCmd{Network: one})
+}
+
+// TestNodesInNameOrder: Nodes and EachNodeName give the registered nodes in name order after any mix
+// of registrations, re-registrations, releases and a restore (the peer gate relies on it to answer
+// with a sorted list without sorting).
+func TestNodesInNameOrder(t *testing.T) {
+	w := newWorld(t)
+	rng := rand.New(rand.NewPCG(7, 7))
+	want := map[string]bool{}
+	check := func(when string) {
+		t.Helper()
+		names := slices.Sorted(maps.Keys(want))
+		var got []string
+		for _, n := range w.s.Nodes() {
+			got = append(got, n.Name)
+		}
+		if !slices.Equal(got, names) {
+			t.Fatalf("%s: Nodes gave %v, want %v", when, got, names)
+		}
+		got = got[:0]
+		w.s.EachNodeName(func(name string) { got = append(got, name) })
+		if !slices.Equal(got, names) {
+			t.Fatalf("%s: EachNodeName gave %v, want %v", when, got, names)
+		}
+	}
+	for i := range 400 {
+		name := fmt.Sprintf("node-%d", rng.IntN(60))
+		if want[name] && rng.IntN(3) == 0 {
+			w.do(ReleaseNodeCmd{Name: name})
+			delete(want, name)
+		} else {
+			vtep := netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})
+			w.do(RegisterNodeCmd{Node: model.Node{Name: name, VTEP: vtep}})
+			want[name] = true
+		}
+		check(fmt.Sprintf("step %d", i))
+	}
+	w.restore()
+	check("after restore")
 }
