@@ -60,7 +60,9 @@ func (a *Agent) Add(ctx context.Context, req wire.Request) (wire.Result, error) 
 			return cp.Result, nil
 		}
 		// An ADD that a crash (or a failed rollback) cut short: build the same plan again (and bind,
-		// for a checkpoint of an agent that bound after building).
+		// for a checkpoint of an agent that bound after building), flooding to today's peers where
+		// the checkpoint kept none.
+		cp.Plan = a.fillPeers(cp.Plan)
 		return a.build(ctx, cp, false)
 	}
 	b, info, err := a.bind(ctx, req)
@@ -83,6 +85,7 @@ func (a *Agent) Add(ctx context.Context, req wire.Request) (wire.Result, error) 
 	if err != nil {
 		return wire.Result{}, err
 	}
+	p = a.dropProgrammedPeers(p)
 	dns := a.dns
 	if req.DNS != nil && !req.DNS.IsZero() {
 		dns = *req.DNS
@@ -131,6 +134,13 @@ func (a *Agent) build(ctx context.Context, cp Checkpoint, bound bool) (res wire.
 		return wire.Result{}, coded(wire.CodeIOFailure, err)
 	}
 	a.remember(cp)
+	if a.unsynced(cp.Plan) {
+		// A VNI new on this node: program its exact flood list now rather than at the next change
+		// of the node set, so that the next pod on it plans without the list (dropProgrammedPeers).
+		if err := a.SyncPeers(ctx); err != nil {
+			a.log.Warn("programming the peers of a new VNI failed; the next node watch retries", "err", err)
+		}
+	}
 	return cp.Result, nil
 }
 

@@ -61,7 +61,9 @@ type Agent struct {
 	mu sync.Mutex
 	// index mirrors the checkpoint files, for GC, the VNIs in use and the status.
 	index map[wire.Attachment]Checkpoint
-	// peers are the other nodes' VTEPs from the last node list; polled is false until one arrived.
+	// peers are the other nodes' VTEPs from the last node list, filtered, sorted and compacted as
+	// the planner does (peersFor) once per list, not per ADD; a new list replaces the slice, never
+	// writes it in place. polled is false until one arrived.
 	peers  []netip.Addr
 	polled bool
 	// nodesRev is the revision of the node set peers came from, "" before the first; appliedRev is
@@ -71,7 +73,7 @@ type Agent struct {
 	// (peerGate), and cleared when a node set arrives without this node as it registered.
 	gated bool
 	// synced is the peer list last programmed per VNI, so that polls change only what changed.
-	synced map[uint32]string
+	synced map[uint32][]netip.Addr
 	// registered is set by the first successful heartbeat; lastErr is the last heartbeat's failure.
 	registered bool
 	lastErr    error
@@ -89,7 +91,7 @@ func New(dp Dataplane, pods PodSource, mgr ManagerClient, store CheckpointStore,
 	a := &Agent{node: opts.Node, dns: opts.DNS, netnsExists: opts.NetnsExists, log: opts.Logger, datapaths: opts.Datapaths, metrics: opts.Metrics,
 		deferTeardown: opts.DeferTeardown, teardowns: make(chan struct{}, 1),
 		dp: dp, pods: pods, mgr: mgr, store: store,
-		index: map[wire.Attachment]Checkpoint{}, synced: map[uint32]string{}}
+		index: map[wire.Attachment]Checkpoint{}, synced: map[uint32][]netip.Addr{}}
 	if a.netnsExists == nil {
 		a.netnsExists = func(p string) bool { _, err := os.Stat(p); return err == nil }
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strings"
 
 	"github.com/knitter-cni/knitter/core/model"
 	"github.com/knitter-cni/knitter/core/plan"
@@ -32,6 +31,13 @@ func (a *Agent) currentPeers() []netip.Addr {
 	return slices.Clone(a.peers)
 }
 
+// nodesRevision is the revision of the node set the peers came from ("" before the first).
+func (a *Agent) nodesRevision() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.nodesRev
+}
+
 // PollPeers watches the node set from the revision it last saw — the manager answers when the set
 // changes, or with a small "unchanged" after its wait, never a full list per period — and programs
 // every overlay VNI in use on this node with exactly the other nodes' VTEPs. A VNI whose peers have
@@ -54,6 +60,7 @@ func (a *Agent) PollPeers(ctx context.Context) error {
 				peers = append(peers, n.VTEP)
 			}
 		}
+		peers = peersFor(a.node.VTEP, peers)
 		a.mu.Lock()
 		a.peers, a.polled, a.nodesRev = peers, true, set.Revision
 		if !self {
@@ -93,11 +100,10 @@ func (a *Agent) SyncPeers(ctx context.Context) error {
 			delete(a.synced, vni) // programmed again from scratch if a pod brings it back
 		}
 	}
-	peers := peersFor(a.node.VTEP, a.peers)
-	want := joinAddrs(peers)
+	peers := a.peers
 	var todo []plan.VXLAN
 	for vni, vx := range inUse {
-		if a.synced[vni] != want {
+		if !slices.Equal(a.synced[vni], peers) {
 			vx.Peers = peers
 			todo = append(todo, vx)
 		}
@@ -111,24 +117,88 @@ func (a *Agent) SyncPeers(ctx context.Context) error {
 			continue
 		}
 		a.mu.Lock()
-		a.synced[vx.VNI] = want
+		a.synced[vx.VNI] = vx.Peers
 		a.mu.Unlock()
 	}
 	return errors.Join(errs...)
 }
 
-// peersFor filters peers the way the planner does: other nodes of the local VTEP's family, sorted,
-// without duplicates.
-func peersFor(local netip.Addr, peers []netip.Addr) []netip.Addr {
-	out := slices.DeleteFunc(slices.Clone(peers), func(p netip.Addr) bool { return p == local || p.Is4() != local.Is4() })
-	slices.SortFunc(out, netip.Addr.Compare)
-	return slices.Compact(out)
+// dropProgrammedPeers returns p without the flood list of each VXLAN link whose device already
+// floods to exactly those peers: its VNI was last programmed with them and another built
+// attachment on this node uses it (so the device stays while this one is built). The list is the
+// node's, O(nodes) long; carried by every pod's plan it made each ADD's checkpoint write and
+// attach O(nodes). A VNI new on this node keeps its list: the ADD creates the device.
+func (a *Agent) dropProgrammedPeers(p plan.Pod) plan.Pod {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	links, cloned := p.Links, false
+	for i, l := range p.Links {
+		if l.VXLAN == nil || len(l.VXLAN.Peers) == 0 || !slices.Equal(a.synced[l.VXLAN.VNI], l.VXLAN.Peers) || !a.builtOnLocked(l.VXLAN.VNI) {
+			continue
+		}
+		if !cloned {
+			links, cloned = slices.Clone(p.Links), true // the plan's own links are not changed
+		}
+		vx := *l.VXLAN
+		vx.Peers = nil
+		links[i].VXLAN = &vx
+	}
+	p.Links = links
+	return p
 }
 
-func joinAddrs(as []netip.Addr) string {
-	s := make([]string, len(as))
-	for i, a := range as {
-		s[i] = a.String()
+// unsynced reports whether p has a VXLAN link of a VNI not programmed with the current peers,
+// once a node set is known.
+func (a *Agent) unsynced(p plan.Pod) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, l := range p.Links {
+		if l.VXLAN != nil && a.polled && !slices.Equal(a.synced[l.VXLAN.VNI], a.peers) {
+			return true
+		}
 	}
-	return strings.Join(s, ",")
+	return false
+}
+
+// builtOnLocked reports whether a built attachment that is not being torn down uses VNI vni.
+func (a *Agent) builtOnLocked(vni uint32) bool {
+	for _, cp := range a.index {
+		if !cp.Ready || cp.Teardown {
+			continue
+		}
+		for _, l := range cp.Plan.Links {
+			if l.VXLAN != nil && l.VXLAN.VNI == vni {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fillPeers returns p with the current peers in each VXLAN link that has none (a checkpoint's plan
+// from dropProgrammedPeers or a built one), for building it again.
+func (a *Agent) fillPeers(p plan.Pod) plan.Pod {
+	a.mu.Lock()
+	peers := a.peers
+	a.mu.Unlock()
+	links := slices.Clone(p.Links)
+	for i, l := range links {
+		if l.VXLAN != nil && len(l.VXLAN.Peers) == 0 && len(peers) > 0 {
+			vx := *l.VXLAN
+			vx.Peers = slices.Clone(peers)
+			links[i].VXLAN = &vx
+		}
+	}
+	p.Links = links
+	return p
+}
+
+// peersFor filters peers the way the planner does: other nodes of the local VTEP's family, sorted,
+// without duplicates. It filters in place: peers is the caller's own slice.
+func peersFor(local netip.Addr, peers []netip.Addr) []netip.Addr {
+	out := slices.DeleteFunc(peers, func(p netip.Addr) bool { return p == local || p.Is4() != local.Is4() })
+	if !slices.IsSortedFunc(out, netip.Addr.Compare) {
+		slices.SortFunc(out, netip.Addr.Compare)
+	}
+	return slices.Compact(out)
 }

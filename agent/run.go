@@ -15,7 +15,16 @@ type Intervals struct {
 	// node is not missed for seconds. A watch that succeeds is followed by the next one at once: it
 	// waits on the manager.
 	Peers time.Duration
+	// PeerBatch is the pause after a watch that brought a changed node set before the next watch;
+	// 0 means DefaultPeerBatch, a negative value none. While nodes join faster than a round trip (a
+	// cluster booting) every agent would otherwise fetch the whole set once per round trip; with
+	// the pause each fetches it once per PeerBatch, and a joining node waits at most that much longer
+	// in the peer gate.
+	PeerBatch time.Duration
 }
+
+// DefaultPeerBatch is Intervals.PeerBatch's default.
+const DefaultPeerBatch = 100 * time.Millisecond
 
 // Run keeps the node registered and the VXLAN peers programmed until ctx ends. Failures are logged
 // and retried on the next tick; the first heartbeat and poll happen at once.
@@ -25,6 +34,9 @@ func (a *Agent) Run(ctx context.Context, iv Intervals) {
 	}
 	if iv.Peers <= 0 {
 		iv.Peers = 5 * time.Second
+	}
+	if iv.PeerBatch == 0 {
+		iv.PeerBatch = DefaultPeerBatch
 	}
 	done := make(chan struct{})
 	go func() {
@@ -37,9 +49,16 @@ func (a *Agent) Run(ctx context.Context, iv Intervals) {
 	}()
 	var retry time.Duration
 	for ctx.Err() == nil {
+		before := a.nodesRevision()
 		err := a.PollPeers(ctx)
 		if err == nil || ctx.Err() != nil {
 			retry = 0
+			if err == nil && iv.PeerBatch > 0 && a.nodesRevision() != before {
+				select {
+				case <-ctx.Done():
+				case <-time.After(iv.PeerBatch):
+				}
+			}
 			continue
 		}
 		retry = nextPeerRetry(retry, iv.Peers)

@@ -3,6 +3,8 @@ package sim
 import (
 	"math/rand/v2"
 	"slices"
+
+	"github.com/knitter-cni/knitter/agent"
 )
 
 // PeerRTT bounds, in virtual ms, the time from a node-watch answer to the agent's next watch
@@ -10,8 +12,9 @@ import (
 // a seeded 1-PeerRTT ms.
 const PeerRTT = 5
 
-// peerSync runs the agents' node watches in a scale run as agent.Run's loop does — a watch right
-// after each answer, held by the manager until the node set changes — on the caller's goroutine:
+// peerSync runs the agents' node watches in a scale run as agent.Run's loop does — the next watch
+// right after an unchanged answer and agent.DefaultPeerBatch after a changed one, held by the
+// manager until the node set changes — on the caller's goroutine:
 // a watch that arrives while the set is what the agent last got waits in the held list; the
 // next change answers every held watch. The node set changes only when a node registers for the
 // first time (a heartbeat of an unchanged node writes nothing).
@@ -66,7 +69,11 @@ func (p *peerSync) poll(i int) {
 		p.res.ListedNodes += p.gen
 	}
 	p.got[i] = p.gen
-	p.w.After(p.rtt(), "peers", func() { p.watch(i) })
+	next := p.rtt()
+	if changed {
+		next += agent.DefaultPeerBatch.Milliseconds()
+	}
+	p.w.After(next, "peers", func() { p.watch(i) })
 }
 
 // watch is agent i's next watch reaching the manager: answered at once if the set changed since

@@ -314,8 +314,66 @@ func describeRoute(r plan.Route) string {
 	return r.Dst.String() + " on-link"
 }
 
+// sortedUnion is a ∪ b, sorted and without duplicates: a merge when both are sorted (the device's
+// list always is, and a plan's peers are), which every attach of a pod on an overlay runs.
 func sortedUnion(a, b []netip.Addr) []netip.Addr {
-	out := append(slices.Clone(a), b...)
-	slices.SortFunc(out, netip.Addr.Compare)
-	return slices.Compact(out)
+	if !slices.IsSortedFunc(a, netip.Addr.Compare) || !slices.IsSortedFunc(b, netip.Addr.Compare) {
+		out := append(slices.Clone(a), b...)
+		slices.SortFunc(out, netip.Addr.Compare)
+		return slices.Compact(out)
+	}
+	if within(b, a) && strictlySorted(a) {
+		return a
+	}
+	out := make([]netip.Addr, 0, max(len(a), len(b)))
+	add := func(x netip.Addr) {
+		if len(out) == 0 || out[len(out)-1] != x {
+			out = append(out, x)
+		}
+	}
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch c := a[i].Compare(b[j]); {
+		case c < 0:
+			add(a[i])
+			i++
+		case c > 0:
+			add(b[j])
+			j++
+		default:
+			add(a[i])
+			i, j = i+1, j+1
+		}
+	}
+	for ; i < len(a); i++ {
+		add(a[i])
+	}
+	for ; j < len(b); j++ {
+		add(b[j])
+	}
+	return out
+}
+
+// strictlySorted reports whether as is sorted without duplicates.
+func strictlySorted(as []netip.Addr) bool {
+	for i := 1; i < len(as); i++ {
+		if !as[i-1].Less(as[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// within reports whether every address of sorted b is in sorted a.
+func within(b, a []netip.Addr) bool {
+	i := 0
+	for _, x := range b {
+		for i < len(a) && a[i].Less(x) {
+			i++
+		}
+		if i == len(a) || a[i] != x {
+			return false
+		}
+	}
+	return true
 }
